@@ -1,0 +1,1 @@
+"""hglabel's Qt layer: the annotation window over the model core."""

@@ -1,0 +1,1 @@
+"""Numpy-only geometry: heatmap encode/decode, crop affines, flips."""

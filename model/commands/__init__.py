@@ -1,0 +1,1 @@
+"""One module per `hglabel` subcommand; each exposes register(subparsers)."""

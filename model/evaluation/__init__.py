@@ -1,0 +1,1 @@
+"""Accuracy metrics: OKS AP via pycocotools, PCK, pixel error."""

@@ -1,0 +1,1 @@
+"""Inference: safe checkpoint I/O and the batched predictor."""

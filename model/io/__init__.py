@@ -1,0 +1,1 @@
+"""File formats: image decoding and COCO import/export."""

@@ -1,0 +1,1 @@
+"""The Stacked Hourglass network and its named configurations."""

@@ -1,0 +1,1 @@
+"""Project store: folder scan and the SQLite file that holds every label."""

@@ -1,0 +1,1 @@
+"""Training: dataset of confirmed instances, the loop, distributed runs."""
