@@ -1,0 +1,62 @@
+"""Folder scan: every image file under a root, as relative POSIX paths in natural order; nothing decoded."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+PROJECT_DIR_NAME = ".hglabel"
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(path: str) -> tuple:
+    """Sort key where digit runs compare as numbers: 'img2' < 'img10'; case-insensitive, then exact."""
+    parts = _DIGITS.split(path.lower())
+    # re.split with one capture group alternates text, digits, text…: positions keep one type.
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), path
+
+
+def natural_sorted(paths) -> list[str]:
+    return sorted(paths, key=natural_key)
+
+
+def is_image_name(name: str) -> bool:
+    """True for a file name with an image extension (case-insensitive)."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def scan_folder(root: str | Path) -> list[str]:
+    """Relative POSIX paths of all image files under root, recursively, naturally sorted.
+
+    Hidden entries (name starting with '.', which includes the .hglabel project folder) are
+    skipped; directory symlinks are not followed (no loops); no file is opened. Raises
+    NotADirectoryError/FileNotFoundError naming the root if it is not a readable folder.
+    """
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise NotADirectoryError(f"{root}: not a folder")
+    found: list[str] = []
+    stack = [("", root)]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            if not prefix:
+                raise
+            continue  # an unreadable subfolder is skipped, not fatal
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            rel = f"{prefix}{name}"
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((rel + "/", entry.path))
+                elif is_image_name(name) and entry.is_file():
+                    found.append(rel)
+            except OSError:
+                continue
+    return natural_sorted(found)

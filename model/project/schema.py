@@ -1,0 +1,101 @@
+"""Project database schema: connection settings and the list of forward migrations (PRAGMA user_version).
+
+Layout decisions (see CONTEXT.md):
+- One row per instance, its K keypoints packed in one little-endian BLOB (`rows.KP_DTYPE`, 22 bytes
+  per keypoint: x f8, y f8, v i1, confidence f4, human u1). 10 000 images × 2 instances is 20 000
+  rows rather than 340 000 keypoint rows, which keeps import/export well inside the benchmark goals;
+  float64 x/y make the COCO round trip exact. A single-keypoint edit rewrites one small blob.
+- WAL journal with synchronous=NORMAL by default: a committed transaction survives the process
+  being killed (the WAL is in the OS page cache); after a power loss the last few commits may be
+  lost but the file is never corrupt. `durability="full"` (synchronous=FULL) fsyncs every commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+SCHEMA_VERSION = 2
+
+
+class SchemaError(Exception):
+    """The file is not a project database this version can open; the message names the file."""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    """First format: meta, images, instances (keypoints as a blob)."""
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE images (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,"
+        " width INTEGER, height INTEGER, status TEXT NOT NULL DEFAULT 'unlabelled',"
+        " ord INTEGER NOT NULL DEFAULT 0)"
+    )
+    conn.execute(
+        "CREATE TABLE instances (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+        " category_id INTEGER NOT NULL DEFAULT 1, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL,"
+        " h REAL NOT NULL, score REAL NOT NULL, source TEXT NOT NULL, keypoints BLOB NOT NULL)"
+    )
+    conn.execute("CREATE INDEX instances_image ON instances(image_id)")
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Images that vanish from the folder are flagged, not deleted; status listing index."""
+    conn.execute("ALTER TABLE images ADD COLUMN missing INTEGER NOT NULL DEFAULT 0")
+    conn.execute("CREATE INDEX images_status ON images(status, ord)")
+
+
+# MIGRATIONS[i] takes a file from user_version i to i + 1.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def connect(path: str, durability: str = "normal") -> sqlite3.Connection:
+    """Open `path` in autocommit mode (transactions are explicit BEGIN/COMMIT), WAL, foreign keys on."""
+    if durability not in ("normal", "full"):
+        raise ValueError(f"durability must be 'normal' or 'full', got {durability!r}")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise SchemaError(f"{path}: not a project database ({exc})") from exc
+    if str(mode).lower() != "wal":
+        conn.close()
+        raise SchemaError(f"{path}: cannot switch the database to WAL mode (got {mode})")
+    conn.execute(f"PRAGMA synchronous={durability.upper()}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, path: str, target: int = SCHEMA_VERSION) -> int:
+    """Run the forward migrations from the file's version up to `target`, each in one transaction.
+
+    Returns the version the file started at. Raises SchemaError for a file newer than this code.
+    """
+    start = user_version(conn)
+    if start > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{path}: project schema version {start} is newer than this hglabel supports ({SCHEMA_VERSION})"
+        )
+    if start == 0 and _has_foreign_tables(conn):
+        raise SchemaError(f"{path}: is an SQLite file but not an hglabel project")
+    for version in range(start, target):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version](conn)
+            conn.execute(f"PRAGMA user_version={version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return start
+
+
+def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    return any(not r[0].startswith("sqlite_") for r in rows)

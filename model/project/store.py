@@ -1,0 +1,383 @@
+"""ProjectStore: the SQLite project file, the only writer of project state (images, instances, skeleton).
+
+Every change is either an undoable edit (`apply`, see model.annotations.edits) or a
+non-undoable bulk operation (scan, import, skeleton migration, image sizes); each runs in one
+transaction and is committed before the call returns. There is no save step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.annotations.edits import Edit
+from model.annotations.skeleton import Skeleton
+from model.annotations.types import Instance, ReviewStatus
+from model.project import rows, schema
+from model.project.applier import StaleEditError, apply_edit
+from model.project.paths import PathEscapeError, default_project_path, relative_image_path
+from model.project.scan import natural_key, scan_folder
+from model.project.skeleton_migration import migrate_blob
+
+__all__ = ["ImageRecord", "ProjectError", "ProjectStore", "RescanReport", "StaleEditError",
+           "default_project_path"]
+
+
+class ProjectError(Exception):
+    """A project cannot be opened or changed; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image of the project. width/height are None until known (set lazily via set_image_size)."""
+
+    id: int
+    path: str  # relative to the image root, POSIX separators
+    status: ReviewStatus
+    width: int | None
+    height: int | None
+    missing: bool  # the file vanished from the folder at the last scan (labels are kept)
+
+
+@dataclass(frozen=True)
+class RescanReport:
+    added: int
+    vanished: int
+    returned: int
+    total: int
+
+
+_IMAGE_COLUMNS = "id, path, status, width, height, missing"
+
+
+class ProjectStore:
+    """An open project file. Thread-safe (one connection behind a lock); use as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, image_root: Path):
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+        self.image_root = image_root
+        self._skeleton = self._load_skeleton()
+
+    # ---- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, image_root: str | Path, skeleton: Skeleton, scan: bool = True,
+               durability: str = "normal") -> ProjectStore:
+        """Create a new project file at path for images under image_root (scanned unless scan=False)."""
+        path = Path(path)
+        if path.exists() and path.stat().st_size > 0:
+            raise ProjectError(f"{path}: a file already exists there")
+        root = Path(image_root).resolve()
+        if not root.is_dir():
+            raise ProjectError(f"{image_root}: image folder does not exist")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"{path}: cannot create the project folder: {exc}") from exc
+        conn = _connect(path, durability)
+        with _tx(conn):
+            conn.execute("INSERT INTO meta VALUES ('skeleton', ?)", (json.dumps(skeleton.to_dict()),))
+            conn.execute("INSERT INTO meta VALUES ('image_root', ?)", (_root_for_meta(path, root),))
+        store = cls(conn, path.resolve(), root)
+        if scan:
+            store.rescan()
+        return store
+
+    @classmethod
+    def open(cls, path: str | Path, image_root: str | Path | None = None, skeleton: Skeleton | None = None,
+             durability: str = "normal") -> ProjectStore:
+        """Open an existing project (migrating it forward); create it if missing and both
+        image_root and skeleton are given. image_root overrides (and updates) the stored root."""
+        path = Path(path)
+        if not path.exists():
+            if image_root is None or skeleton is None:
+                raise ProjectError(f"{path}: no such project file")
+            return cls.create(path, image_root, skeleton, durability=durability)
+        conn = _connect(path, durability)
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if "skeleton" not in meta or "image_root" not in meta:
+            conn.close()
+            raise ProjectError(f"{path}: project file lacks its skeleton or image root")
+        if image_root is not None:
+            root = Path(image_root).resolve()
+            with _tx(conn):
+                conn.execute("UPDATE meta SET value=? WHERE key='image_root'", (_root_for_meta(path, root),))
+        else:
+            root = (path.resolve().parent / meta["image_root"]).resolve()
+        return cls(conn, path.resolve(), root)
+
+    @classmethod
+    def open_folder(cls, folder: str | Path, skeleton: Skeleton | None = None, rescan: bool = True,
+                    durability: str = "normal") -> ProjectStore:
+        """Open (or create, when skeleton is given) the default project of an image folder; rescan it."""
+        path = default_project_path(folder)
+        if not path.exists():
+            if skeleton is None:
+                raise ProjectError(
+                    f"{folder}: no project yet (looked for {path}); give a skeleton to create one"
+                )
+            return cls.create(path, folder, skeleton, durability=durability)
+        store = cls.open(path, durability=durability)
+        if rescan:
+            store.rescan()
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ProjectStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- skeleton ------------------------------------------------------------------------------
+    @property
+    def skeleton(self) -> Skeleton:
+        return self._skeleton
+
+    def _load_skeleton(self) -> Skeleton:
+        row = self._conn.execute("SELECT value FROM meta WHERE key='skeleton'").fetchone()
+        try:
+            return Skeleton.from_dict(json.loads(row[0]))
+        except (TypeError, ValueError) as exc:
+            raise ProjectError(f"{self.path}: stored skeleton is invalid: {exc}") from exc
+
+    def set_skeleton(self, new: Skeleton, old_of_new: list[int | None] | None = None) -> None:
+        """Replace the skeleton, migrating every instance in one transaction (not undoable).
+
+        old_of_new[j] is the old index of new keypoint j, or None for an added keypoint (v = 0).
+        Old keypoints not listed are removed; renames keep values; order follows new. Default:
+        identity (only names/edges/colours change; K must match).
+        """
+        if old_of_new is None:
+            if new.num_keypoints != self._skeleton.num_keypoints:
+                raise ValueError("changing the keypoint count needs old_of_new")
+            old_of_new = list(range(new.num_keypoints))
+        if len(old_of_new) != new.num_keypoints:
+            raise ValueError(f"old_of_new has {len(old_of_new)} entries for {new.num_keypoints} keypoints")
+        old_k = self._skeleton.num_keypoints
+        if any(o is not None and not 0 <= o < old_k for o in old_of_new):
+            raise ValueError(f"old_of_new refers to a keypoint outside 0..{old_k - 1}")
+        with self._write():
+            if list(old_of_new) != list(range(old_k)):
+                data = self._conn.execute("SELECT id, keypoints FROM instances").fetchall()
+                self._conn.executemany(
+                    "UPDATE instances SET keypoints=? WHERE id=?",
+                    [(migrate_blob(blob, old_of_new), iid) for iid, blob in data],
+                )
+            self._conn.execute("UPDATE meta SET value=? WHERE key='skeleton'", (json.dumps(new.to_dict()),))
+        self._skeleton = new
+
+    # ---- edits ---------------------------------------------------------------------------------
+    def apply(self, edit: Edit) -> Edit:
+        """Apply edit in one committed transaction; return it as applied (new instance ids filled in).
+
+        Undo is `store.apply(applied.inverse())`. Raises StaleEditError (nothing changed) when the
+        file no longer holds the edit's old state.
+        """
+        with self._write():
+            return apply_edit(self._conn, edit)
+
+    # ---- images --------------------------------------------------------------------------------
+    def images(
+        self, status: ReviewStatus | str | None = None, include_missing: bool = True
+    ) -> list[ImageRecord]:
+        """All images in natural order, optionally only those with one status."""
+        sql = f"SELECT {_IMAGE_COLUMNS} FROM images"
+        cond, params = [], []
+        if status is not None:
+            cond.append("status=?")
+            params.append(str(ReviewStatus(status)))
+        if not include_missing:
+            cond.append("missing=0")
+        if cond:
+            sql += " WHERE " + " AND ".join(cond)
+        with self._lock:
+            found = self._conn.execute(sql + " ORDER BY ord, id", params).fetchall()
+        return [ImageRecord(i, p, ReviewStatus(s), w, h, bool(m)) for i, p, s, w, h, m in found]
+
+    def image(self, image_id: int) -> ImageRecord:
+        with self._lock:
+            sql = f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id=?"
+            row = self._conn.execute(sql, (image_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no image with id {image_id}")
+        i, p, s, w, h, m = row
+        return ImageRecord(i, p, ReviewStatus(s), w, h, bool(m))
+
+    def image_id(self, rel_path: str) -> int | None:
+        """Id of the image at a path relative to the image root (or absolute inside it), or None."""
+        rel = relative_image_path(self.image_root, rel_path)
+        with self._lock:
+            row = self._conn.execute("SELECT id FROM images WHERE path=?", (rel,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def image_path(self, image_id: int) -> Path:
+        """Absolute path of an image file."""
+        return self.image_root / self.image(image_id).path
+
+    def set_image_size(self, image_id: int, width: int, height: int) -> None:
+        """Record an image's size once it has been decoded (not undoable)."""
+        with self._write():
+            self._conn.execute(
+                "UPDATE images SET width=?, height=? WHERE id=?", (int(width), int(height), image_id)
+            )
+
+    def counts_by_status(self) -> dict[ReviewStatus, int]:
+        """Number of images per review status (every status present, zero if none)."""
+        counts = dict.fromkeys(ReviewStatus, 0)
+        with self._lock:
+            for status, n in self._conn.execute("SELECT status, COUNT(*) FROM images GROUP BY status"):
+                counts[ReviewStatus(status)] = int(n)
+        return counts
+
+    def progress(self) -> tuple[int, int]:
+        """(done, total) image counts."""
+        counts = self.counts_by_status()
+        return counts[ReviewStatus.DONE], sum(counts.values())
+
+    def add_images(self, rel_paths: Iterable[str]) -> dict[str, int]:
+        """Register images (relative to the root; must not escape it); returns path → id for all given."""
+        rels = [relative_image_path(self.image_root, p) for p in rel_paths]
+        with self._write():
+            known = dict(self._conn.execute("SELECT path, id FROM images").fetchall())
+            new = [p for p in dict.fromkeys(rels) if p not in known]
+            if new:
+                self._conn.executemany("INSERT INTO images (path) VALUES (?)", [(p,) for p in new])
+                self._reorder()
+                known = dict(self._conn.execute("SELECT path, id FROM images").fetchall())
+        return {p: known[p] for p in rels}
+
+    def rescan(self) -> RescanReport:
+        """Scan the image root: add new images, flag vanished ones missing (labels kept), unflag returns."""
+        try:
+            found = scan_folder(self.image_root)
+        except OSError as exc:
+            raise ProjectError(f"{self.image_root}: cannot scan the image folder: {exc}") from exc
+        with self._write():
+            known = {p: bool(m) for p, m in self._conn.execute("SELECT path, missing FROM images")}
+            present = set(found)
+            new = [p for p in found if p not in known]
+            vanished = [p for p, m in known.items() if not m and p not in present]
+            returned = [p for p, m in known.items() if m and p in present]
+            self._conn.executemany("INSERT INTO images (path) VALUES (?)", [(p,) for p in new])
+            self._conn.executemany("UPDATE images SET missing=1 WHERE path=?", [(p,) for p in vanished])
+            self._conn.executemany("UPDATE images SET missing=0 WHERE path=?", [(p,) for p in returned])
+            if new:
+                self._reorder()
+            total = len(known) + len(new)
+        return RescanReport(len(new), len(vanished), len(returned), total)
+
+    def _reorder(self) -> None:
+        ids = self._conn.execute("SELECT id, path, ord FROM images").fetchall()
+        ordered = sorted(ids, key=lambda r: natural_key(r[1]))
+        self._conn.executemany(
+            "UPDATE images SET ord=? WHERE id=?", [(i, r[0]) for i, r in enumerate(ordered) if r[2] != i]
+        )
+
+    # ---- instances -----------------------------------------------------------------------------
+    def instances(self, image_id: int) -> list[Instance]:
+        """The instances of one image (with instance_id), in creation order."""
+        with self._lock:
+            found = self._conn.execute(
+                f"SELECT {rows.INSTANCE_COLUMNS} FROM instances WHERE image_id=? ORDER BY id", (image_id,)
+            ).fetchall()
+        return [rows.row_to_instance(r) for r in found]
+
+    def iter_instance_rows(self, image_ids: list[int] | None = None) -> Iterator[tuple]:
+        """Raw rows (INSTANCE_COLUMNS order, keypoints still packed) for bulk readers like export."""
+        with self._lock:
+            if image_ids is None:
+                sql = f"SELECT {rows.INSTANCE_COLUMNS} FROM instances ORDER BY image_id, id"
+                found = self._conn.execute(sql).fetchall()
+            else:
+                self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS sel (id INTEGER PRIMARY KEY)")
+                self._conn.execute("DELETE FROM temp.sel")
+                self._conn.executemany("INSERT OR IGNORE INTO temp.sel VALUES (?)", [(i,) for i in image_ids])
+                found = self._conn.execute(
+                    f"SELECT {rows.INSTANCE_COLUMNS} FROM instances"
+                    " WHERE image_id IN (SELECT id FROM temp.sel) ORDER BY image_id, id"
+                ).fetchall()
+        yield from found
+
+    def insert_instances(
+        self, items: Iterable[tuple[int, Instance]], statuses: dict[int, ReviewStatus] | None = None,
+        sizes: dict[int, tuple[int, int]] | None = None,
+    ) -> int:
+        """Bulk insert (image_id, Instance) pairs and optional status/size updates in ONE transaction
+        (not undoable; used by import). Returns the number of instances inserted."""
+        params = [rows.instance_params(image_id, inst) for image_id, inst in items]
+        with self._write():
+            self._conn.executemany(rows.INSERT_INSTANCE, params)
+            if statuses:
+                self._conn.executemany(
+                    "UPDATE images SET status=? WHERE id=?", [(str(s), i) for i, s in statuses.items()]
+                )
+            if sizes:
+                self._conn.executemany(
+                    "UPDATE images SET width=?, height=? WHERE id=?",
+                    [(w, h, i) for i, (w, h) in sizes.items()],
+                )
+        return len(params)
+
+    # ---- maintenance ---------------------------------------------------------------------------
+    def integrity_check(self) -> str:
+        """SQLite's PRAGMA integrity_check result ('ok' when healthy)."""
+        with self._lock:
+            return "; ".join(r[0] for r in self._conn.execute("PRAGMA integrity_check").fetchall())
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._lock, _tx(self._conn):
+            yield
+
+
+@contextmanager
+def _tx(conn: sqlite3.Connection) -> Iterator[None]:
+    """One IMMEDIATE transaction: committed on success, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _connect(path: Path, durability: str) -> sqlite3.Connection:
+    try:
+        conn = schema.connect(str(path), durability)
+    except sqlite3.Error as exc:
+        raise ProjectError(f"{path}: cannot open project file: {exc}") from exc
+    except schema.SchemaError as exc:
+        raise ProjectError(str(exc)) from exc
+    try:
+        schema.migrate(conn, str(path))
+    except (schema.SchemaError, sqlite3.Error) as exc:
+        conn.close()
+        raise ProjectError(f"{path}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)) from exc
+    return conn
+
+
+def _root_for_meta(db_path: Path, root: Path) -> str:
+    """Image root as stored: relative to the project file's folder when the file lies inside the root
+    (the folder can move), else absolute."""
+    db_dir = db_path.resolve().parent
+    try:
+        db_dir.relative_to(root)
+    except ValueError:
+        return str(root)
+    return os.path.relpath(root, db_dir)
+
+
+# re-exported for callers that catch path errors from store methods
+PathEscapeError = PathEscapeError
