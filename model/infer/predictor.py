@@ -1,0 +1,204 @@
+"""Predictor: run a checkpoint on (image, box) items and return per-instance Predictions.
+
+Top-down: each instance is cropped (box × padding, aspect kept) to the network input, normalised and
+batched; every stack's heatmaps are decoded and mapped back to image pixels. Items without a box get
+a whole-image pass, a box from its confident keypoints (extent padded by max(10 px, 15 %)) and a crop
+pass that refines them. Optional flip test averages with the mirrored crop (skeleton flip pairs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.annotations.skeleton import Skeleton
+from model.annotations.types import Prediction
+from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
+from model.infer.crops import Box, box_from_keypoints, check_box, check_image, make_crops, whole_image_box
+from model.infer.decoding import decode_stacks, flip_disagreement, heatmap_to_image_affines, merge_flipped
+
+log = logging.getLogger(__name__)
+
+Item = tuple[np.ndarray, Sequence[float] | None]
+DECODE_METHODS = ("dark", "argmax")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' → CUDA when available, else CPU; a CUDA request without CUDA is a ValueError."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"unknown device {device!r} (use auto, cpu or cuda)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} requested but CUDA is not available here")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {str(device)!r} (use auto, cpu or cuda)")
+    return dev
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return "cpu"
+
+
+def _fallback_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
+    """Plain settings: fp32 on the CPU; channels_last + bf16/fp16 autocast on CUDA."""
+    if device.type != "cuda":
+        return model, "fp32", contextlib.nullcontext
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    model = model.to(memory_format=torch.channels_last)
+    name = "bf16" if dtype == torch.bfloat16 else "fp16"
+    return model, name, lambda: torch.autocast("cuda", dtype=dtype)
+
+
+def prepare_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
+    """The single hook choosing memory format and precision: (model, precision, autocast factory).
+
+    Uses `model.infer.runtime.prepare_for_inference` when that module exists, else plain settings.
+    """
+    if importlib.util.find_spec("model.infer.runtime") is None:
+        return _fallback_runtime(model, device)
+    runtime = importlib.import_module("model.infer.runtime")
+    return runtime.prepare_for_inference(model, device)
+
+
+def _memory_format(model: nn.Module) -> torch.memory_format:
+    for param in model.parameters():
+        if param.ndim == 4:
+            cl = param.is_contiguous(memory_format=torch.channels_last) and not param.is_contiguous()
+            return torch.channels_last if cl else torch.contiguous_format
+    return torch.contiguous_format
+
+
+class Predictor:
+    """Runs one checkpoint; attributes `skeleton`, `config`, `device_name`, `precision`."""
+
+    def __init__(
+        self,
+        checkpoint: str | Path | ModelBundle,
+        device: str | torch.device = "auto",
+        flip_test: bool = False,
+        decode: str = "dark",
+        *,
+        skeleton: Skeleton | str | Path | None = None,
+        network: nn.Module | None = None,
+        padding: float = 1.25,
+        whole_image_padding: float = 1.0,
+        refine_min_confidence: float = 0.1,
+    ) -> None:
+        """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
+        replaces the bundle's weights with a ready module of the same config (e.g. during training)."""
+        if decode not in DECODE_METHODS:
+            raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
+        bundle = checkpoint if isinstance(checkpoint, ModelBundle) else load_checkpoint(checkpoint, skeleton)
+        self.bundle = bundle
+        self.config = bundle.config
+        self.skeleton = bundle.skeleton
+        self.flip_test, self.decode = bool(flip_test), decode
+        self.padding, self.whole_image_padding = float(padding), float(whole_image_padding)
+        self.refine_min_confidence = float(refine_min_confidence)
+        self.device = resolve_device(device)
+        self.device_name = describe_device(self.device)
+        model = (network if network is not None else build_model(bundle)).eval().to(self.device)
+        self.model, self.precision, self._autocast = prepare_runtime(model, self.device)
+        self._memory_format = _memory_format(self.model)
+        scale, shift = bundle.normalization.scale_and_shift()
+        self._scale = torch.from_numpy(scale).view(1, 3, 1, 1).to(self.device)
+        self._shift = torch.from_numpy(shift).view(1, 3, 1, 1).to(self.device)
+        self._flip_index = self.skeleton.flip_index()
+        log.info("predictor: %s, %s, %s on %s", Path(bundle.source).name or "in-memory model",
+                 self.config, self.precision, self.device_name)
+
+    # ---- public ----------------------------------------------------------------------------------
+    def predict(self, items: Sequence[Item], batch_size: int = 8) -> list[Prediction]:
+        """One Prediction per (image (H, W, 3) uint8 RGB, box [x, y, w, h] or None), in order."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        images = [check_image(item[0], i) for i, item in enumerate(items)]
+        boxes = [None if item[1] is None else check_box(item[1], i) for i, item in enumerate(items)]
+        results: list[Prediction | None] = [None] * len(images)
+        boxed = [i for i, b in enumerate(boxes) if b is not None]
+        self._fill(results, boxed, images, [boxes[i] for i in boxed], self.padding, batch_size)
+        free = [i for i, b in enumerate(boxes) if b is None]
+        whole = [whole_image_box(images[i]) for i in free]
+        self._fill(results, free, images, whole, self.whole_image_padding, batch_size)
+        refine, found = [], []
+        for i in free:
+            h, w = images[i].shape[:2]
+            pred = results[i]
+            box = box_from_keypoints(pred.keypoints, pred.confidence, (w, h), self.refine_min_confidence)
+            if box is not None:
+                refine.append(i)
+                found.append(box)
+        self._fill(results, refine, images, found, self.padding, batch_size)
+        return results  # type: ignore[return-value]
+
+    def predict_boxes(
+        self, images: Sequence[np.ndarray], boxes: Sequence[Box], padding: float, batch_size: int = 8
+    ) -> list[Prediction]:
+        """Predictions for crops of `boxes` (one per image) at the given padding, batched."""
+        out: list[Prediction] = []
+        for start in range(0, len(images), batch_size):
+            stop = start + batch_size
+            size = self.config.input_size
+            crops, affines = make_crops(images[start:stop], boxes[start:stop], size, padding)
+            out.extend(self._predict_crops(crops, affines, boxes[start:stop]))
+        return out
+
+    # ---- internals -------------------------------------------------------------------------------
+    def _fill(self, results: list, indices: list[int], images: list, boxes: list[Box], padding: float,
+              batch_size: int) -> None:
+        """Predict images[indices] with boxes (aligned with indices) into results[indices]."""
+        preds = self.predict_boxes([images[i] for i in indices], boxes, padding, batch_size)
+        for i, pred in zip(indices, preds, strict=True):
+            results[i] = pred
+
+    def _predict_crops(
+        self, crops: np.ndarray, affines: np.ndarray, boxes: Sequence[Box]
+    ) -> list[Prediction]:
+        """Crops (n, h, w, 3) uint8 with their image → input affines (n, 2, 3) → n Predictions."""
+        hm_to_image = heatmap_to_image_affines(affines, self.config.stride)
+        heatmaps = self._run(crops)
+        disagreement = None
+        if self.flip_test:
+            flipped = self._run(np.ascontiguousarray(crops[:, :, ::-1]))
+            disagreement = flip_disagreement(
+                heatmaps[:, -1], flipped[:, -1], self._flip_index, hm_to_image, self.decode
+            )
+            heatmaps = merge_flipped(heatmaps, flipped, self._flip_index)
+        stack_xy, peaks = decode_stacks(heatmaps, hm_to_image, self.decode)
+        return [
+            Prediction(
+                keypoints=stack_xy[i, -1], confidence=peaks[i, -1], stack_heatmaps=heatmaps[i],
+                stack_keypoints=stack_xy[i], heatmap_to_image=hm_to_image[i], box=tuple(boxes[i]),
+                flip_disagreement=None if disagreement is None else disagreement[i],
+            )
+            for i in range(len(crops))
+        ]
+
+    def _run(self, crops: np.ndarray) -> np.ndarray:
+        """Crops (n, h, w, 3) uint8 RGB → heatmaps (n, S, K, h/4, w/4) float32 of every stack."""
+        with torch.inference_mode():
+            x = torch.from_numpy(crops).to(self.device, non_blocking=True)
+            x = x.permute(0, 3, 1, 2).float().mul_(self._scale).add_(self._shift)
+            x = x.contiguous(memory_format=self._memory_format)
+            with self._autocast():
+                outputs = self.model(x)
+            heatmaps = torch.stack([o.float() for o in outputs], dim=1).cpu().numpy()
+        cfg = self.config
+        expected = (len(crops), cfg.stacks, cfg.num_keypoints, cfg.heatmap_size[1], cfg.heatmap_size[0])
+        if heatmaps.shape != expected:
+            raise RuntimeError(f"network returned heatmaps {heatmaps.shape}, expected {expected}")
+        return heatmaps
