@@ -1,0 +1,1 @@
+"""Heatmap inspection without Qt: uncertainty scores, heatmap memory cache, overlay geometry, rendering."""
