@@ -153,23 +153,18 @@ class UpdateInstance(Edit):
         return int(self.old.instance_id)  # type: ignore[arg-type]
 
     def inverse(self) -> UpdateInstance:
-        return UpdateInstance(self.image_id, self.new, self.old)
+        """Same class with old and new swapped (so inverse().inverse() == self)."""
+        return replace(self, old=self.new, new=self.old)
 
 
 @dataclass(frozen=True)
 class ApplyPrediction(UpdateInstance):
     """A prediction written into an existing instance (only keypoints no person touched change)."""
 
-    def inverse(self) -> UpdateInstance:
-        return UpdateInstance(self.image_id, self.new, self.old)
-
 
 @dataclass(frozen=True)
 class AcceptPrediction(UpdateInstance):
     """The user confirms the model's keypoints: they become human values."""
-
-    def inverse(self) -> UpdateInstance:
-        return UpdateInstance(self.image_id, self.new, self.old)
 
 
 @dataclass(frozen=True)

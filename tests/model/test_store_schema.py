@@ -1,0 +1,109 @@
+"""Project file format: forward migrations, refusal of unknown files, locations and relative paths."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from model.annotations.skeleton import Skeleton
+from model.annotations.types import Instance, Keypoints, ReviewStatus
+from model.project import paths, rows, schema
+from model.project.paths import PathEscapeError, default_project_path, relative_image_path
+from model.project.store import ProjectError, ProjectStore
+
+SK = Skeleton("m", ("a", "b"))
+
+
+def _write_v1_project(db: Path, root: Path) -> None:
+    """A file as the first released format wrote it (user_version 1, no 'missing' column)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    schema.MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version=1")
+    conn.execute("INSERT INTO meta VALUES ('skeleton', ?)", (json.dumps(SK.to_dict()),))
+    conn.execute("INSERT INTO meta VALUES ('image_root', ?)", (str(root),))
+    conn.execute("INSERT INTO images (path, status) VALUES ('x.png', 'done')")
+    inst = Instance(Keypoints([[1.5, 2.5], [0, 0]], [2, 0]), (1, 2, 3, 4))
+    conn.execute(rows.INSERT_INSTANCE, rows.instance_params(1, inst))
+    conn.close()
+
+
+def test_v1_file_is_migrated_forward_keeping_labels(tmp_path):
+    db = tmp_path / "old.db"
+    _write_v1_project(db, tmp_path)
+    with ProjectStore.open(db) as store:
+        rec = store.images()[0]
+        assert (rec.path, rec.status, rec.missing) == ("x.png", ReviewStatus.DONE, False)
+        assert store.instances(rec.id)[0].keypoints.xy.tolist() == [[1.5, 2.5], [0.0, 0.0]]
+        assert store.integrity_check() == "ok"
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert "missing" in [r[1] for r in conn.execute("PRAGMA table_info(images)")]
+    conn.close()
+
+
+def test_empty_v0_file_becomes_a_project(tmp_path):
+    db = tmp_path / "empty.db"
+    sqlite3.connect(db).close()  # zero-byte SQLite file, user_version 0
+    with ProjectStore.create(db, tmp_path, SK) as store:
+        assert store.skeleton == SK
+
+
+def test_newer_and_foreign_files_are_refused(tmp_path):
+    newer = tmp_path / "newer.db"
+    conn = sqlite3.connect(newer)
+    conn.execute(f"PRAGMA user_version={schema.SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ProjectError, match="newer.db.*newer than"):
+        ProjectStore.open(newer)
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    with pytest.raises(ProjectError, match="foreign.db.*not an hglabel project"):
+        ProjectStore.open(foreign)
+
+
+def test_store_uses_wal_and_requested_durability(tmp_path):
+    with ProjectStore.create(tmp_path / "p.db", tmp_path, SK, durability="full") as store:
+        conn = store._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with pytest.raises(ValueError):
+        ProjectStore.open(tmp_path / "p.db", durability="sometimes")
+
+
+def test_default_location_and_read_only_fallback(tmp_path, monkeypatch):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    assert default_project_path(folder) == folder.resolve() / ".hglabel" / "project.db"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(paths, "can_create_in", lambda path: False)  # root ignores chmod: simulate
+    fallback = default_project_path(folder)
+    assert fallback.is_relative_to(tmp_path / "xdg" / "hglabel" / "projects")
+    assert fallback == default_project_path(folder)  # stable per folder
+    assert fallback != default_project_path(tmp_path)
+    with ProjectStore.open_folder(folder, SK) as store:
+        assert store.path == fallback and store.image_root == folder.resolve()
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_project_path(folder) == fallback  # an existing project is found again
+
+
+@pytest.mark.parametrize("bad", ["../x.png", "a/../../x.png", "/etc/passwd", "", ".", "C:/x.png"])
+def test_paths_escaping_the_root_are_refused(tmp_path, bad):
+    with pytest.raises(PathEscapeError):
+        relative_image_path(tmp_path, bad)
+
+
+def test_relative_paths_are_normalised(tmp_path):
+    assert relative_image_path(tmp_path, "a/./b/../c.png") == "a/c.png"
+    assert relative_image_path(tmp_path, tmp_path / "d" / "e.png") == "d/e.png"
+    assert relative_image_path(tmp_path, "d\\e.png") == "d/e.png"
+    with ProjectStore.create(tmp_path / "p.db", tmp_path, SK, scan=False) as store:
+        with pytest.raises(PathEscapeError):
+            store.add_images(["../outside.png"])
+        ids = store.add_images(["b10.png", "b9.png", "b9.png"])
+        assert [r.path for r in store.images()] == ["b9.png", "b10.png"] and len(ids) == 2
