@@ -81,11 +81,8 @@ class ProjectStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProjectError(f"{path}: cannot create the project folder: {exc}") from exc
-        conn = _connect(path, durability)
-        with _tx(conn):
-            conn.execute("INSERT INTO meta VALUES ('skeleton', ?)", (json.dumps(skeleton.to_dict()),))
-            conn.execute("INSERT INTO meta VALUES ('image_root', ?)", (_root_for_meta(path, root),))
-        store = cls(conn, path.resolve(), root)
+        _build_atomically(path, root, skeleton)
+        store = cls.open(path, durability=durability)
         if scan:
             store.rescan()
         return store
@@ -366,6 +363,21 @@ def _connect(path: Path, durability: str) -> sqlite3.Connection:
         conn.close()
         raise ProjectError(f"{path}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)) from exc
     return conn
+
+
+def _build_atomically(path: Path, root: Path, skeleton: Skeleton) -> None:
+    """Write schema + meta to a side file, then rename it into place: a kill never leaves half a project."""
+    tmp = path.with_name(path.name + ".creating")
+    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        leftover.unlink(missing_ok=True)
+    conn = _connect(tmp, "normal")
+    try:
+        with _tx(conn):
+            conn.execute("INSERT INTO meta VALUES ('skeleton', ?)", (json.dumps(skeleton.to_dict()),))
+            conn.execute("INSERT INTO meta VALUES ('image_root', ?)", (_root_for_meta(path, root),))
+    finally:
+        conn.close()  # last connection: SQLite checkpoints the WAL into the file and deletes it
+    os.replace(tmp, path)
 
 
 def _root_for_meta(db_path: Path, root: Path) -> str:
