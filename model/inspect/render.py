@@ -155,10 +155,12 @@ def render_stack_overlay(
     title: str,
     cmap: str = DEFAULT_COLORMAP,
     size: int = 384,
-    alpha: float = 0.6,
+    alpha: float = 0.8,
     levels: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """One stack on its crop: max over keypoints (K, h, w) blended over the crop, peaks marked.
+
+    The heatmap is opaque (up to `alpha`) where it is high and transparent where it is 0 or below.
 
     peaks_xy (K, 2) image pixels; colors one RGB per keypoint. Returns (h·z, w·z + 80, 3) uint8 RGB.
     """
@@ -168,7 +170,10 @@ def render_stack_overlay(
     crop = crop_under_heatmap(image, heatmap_to_image, (w, h), zoom)
     levels = shared_levels(hm) if levels is None else levels
     lut = colormap_lut(cmap)
-    pic = blend(crop, colorize(upsample_heatmap(hm.max(axis=0), zoom), levels, lut), alpha)
+    top = upsample_heatmap(hm.max(axis=0), zoom)
+    weight = alpha * np.clip(top / max(levels[1], 1e-6), 0.0, 1.0)[:, :, None]
+    mixed = weight * colorize(top, levels, lut) + (1.0 - weight) * crop.astype(np.float32)
+    pic = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
     image_to_cell = invert_affine(compose_affine(heatmap_to_image, input_to_heatmap_affine(zoom)))
     cells = np.asarray(peaks_xy, np.float64) @ image_to_cell[:, :2].T + image_to_cell[:, 2]
     for k, (x, y) in enumerate(cells):
