@@ -18,7 +18,7 @@ from pathlib import Path
 
 from model.annotations.edits import Edit
 from model.annotations.skeleton import Skeleton
-from model.annotations.types import Instance, ReviewStatus
+from model.annotations.types import Instance, ReviewStatus, Source
 from model.project import rows, schema
 from model.project.applier import StaleEditError, apply_edit
 from model.project.paths import PathEscapeError, default_project_path, relative_image_path
@@ -241,6 +241,17 @@ class ProjectStore:
         """(done, total) image counts."""
         counts = self.counts_by_status()
         return counts[ReviewStatus.DONE], sum(counts.values())
+
+    def summary(self) -> dict:
+        """Counts for reports: images by status, missing images, instances by source, labelled keypoints."""
+        with self._lock:
+            missing = self._conn.execute("SELECT COUNT(*) FROM images WHERE missing=1").fetchone()[0]
+            by_source = dict(self._conn.execute("SELECT source, COUNT(*) FROM instances GROUP BY source"))
+        return {
+            "images": {str(s): n for s, n in self.counts_by_status().items()},
+            "missing_images": int(missing),
+            "instances": {str(s): int(by_source.get(str(s), 0)) for s in Source},
+        }
 
     def add_images(self, rel_paths: Iterable[str]) -> dict[str, int]:
         """Register images (relative to the root; must not escape it); returns path → id for all given."""
