@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.codec.heatmap import decode_heatmaps, encode_heatmaps, gaussian_blur, local_maxima
+from model.codec.heatmap import (
+    _blurred_patches,
+    decode_heatmaps,
+    encode_heatmaps,
+    gaussian_blur,
+    local_maxima,
+)
 
 SIZE = 64
 sigmas = st.sampled_from([1.0, 1.5, 2.0, 3.0]) | st.floats(1.0, 3.0)
@@ -118,6 +124,8 @@ def test_dark_falls_back_to_argmax_when_the_step_exceeds_one_pixel():
 def test_bad_decode_input_is_rejected():
     with pytest.raises(ValueError, match="method"):
         decode_heatmaps(np.zeros((1, 4, 4)), method="soft")
+    with pytest.raises(ValueError, match="sigma"):
+        decode_heatmaps(np.zeros((1, 4, 4)), sigma=0.0)
     with pytest.raises(ValueError, match="NaN"):
         decode_heatmaps(np.full((1, 4, 4), np.nan))
     with pytest.raises(ValueError, match="shape"):
@@ -152,6 +160,16 @@ def test_blur_keeps_mass_away_from_borders_and_shape():
     out = gaussian_blur(hm, 1.5)
     assert out.shape == hm.shape and np.isclose(out.sum(), 1.0)
     assert np.unravel_index(np.argmax(out[0]), (32, 32)) == (16, 16)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.5])
+def test_local_blur_window_matches_the_full_blur_next_to_borders(sigma):
+    rng = np.random.default_rng(7)
+    maps = rng.random((6, 12, 20))
+    xs, ys = np.array([1, 18, 5, 1, 10, 18]), np.array([1, 10, 6, 10, 1, 5])  # DARK uses interior only
+    full = np.pad(gaussian_blur(maps, sigma), ((0, 0), (1, 1), (1, 1)))
+    expect = np.stack([full[i, y : y + 3, x : x + 3] for i, (x, y) in enumerate(zip(xs, ys, strict=True))])
+    assert np.allclose(_blurred_patches(maps, xs, ys, sigma), expect)
 
 
 def test_local_maxima_are_strict_sorted_and_subpixel():
