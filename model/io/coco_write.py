@@ -1,0 +1,151 @@
+"""Writing COCO keypoints exactly as DESIGN.md §6 says, COCO results lists, and atomic JSON files.
+
+- ids: images and annotations keep their ids when all are >= 1 and unique; otherwise that table is
+  renumbered 1..N in list order (annotations' image_id follow the images).
+- keypoints [x, y, v] × K in the skeleton's order; v = 0 is written 0, 0, 0; num_keypoints = count
+  of v > 0; bbox [x, y, w, h]; area = w × h, or 1.0 (one square pixel) when the box has no area,
+  because COCO needs area > 0 and OKS divides by it; iscrowd 0.
+- category: 1-based 'skeleton' plus our extensions 'flip_pairs' (0-based) and 'sigmas', which
+  pycocotools ignores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.annotations.skeleton import Skeleton
+from model.annotations.types import Instance, Keypoints
+from model.io.coco_types import CocoDataset, CocoImage
+
+ZERO_AREA = 1.0
+
+
+def category_dict(skeleton: Skeleton, category_id: int = 1) -> dict:
+    """The COCO category of a skeleton, with our 'flip_pairs' (0-based) and 'sigmas' fields."""
+    cat = skeleton.to_coco_category(category_id)
+    cat["flip_pairs"] = [list(p) for p in skeleton.flip_pairs]
+    cat["sigmas"] = [float(s) for s in skeleton.sigmas]
+    return cat
+
+
+def image_dict(image: CocoImage, image_id: int | None = None) -> dict:
+    """{id, file_name, width, height}; image_id overrides the image's own id."""
+    return {"id": image.id if image_id is None else image_id, "file_name": image.file_name,
+            "width": int(image.width), "height": int(image.height)}
+
+
+def annotation_dict(ann_id: int, image_id: int, category_id: int, instance: Instance) -> dict:
+    """One COCO annotation of an instance. Raises ValueError for a non-finite box or labelled point."""
+    kp = instance.keypoints
+    flat: list[float | int] = []
+    for j, ((x, y), v) in enumerate(zip(kp.xy.tolist(), kp.vis.tolist(), strict=True)):
+        if v and not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(f"annotation {ann_id}: keypoint {j} is labelled but at ({x}, {y})")
+        flat.extend((0, 0, 0) if v == 0 else (float(x), float(y), int(v)))
+    box = [float(b) for b in instance.box]
+    if len(box) != 4 or not all(math.isfinite(b) for b in box) or box[2] < 0 or box[3] < 0:
+        raise ValueError(f"annotation {ann_id}: bad box {instance.box}")
+    area = box[2] * box[3]
+    return {
+        "id": ann_id, "image_id": image_id, "category_id": category_id, "keypoints": flat,
+        "num_keypoints": kp.num_labelled, "bbox": box, "area": area if area > 0 else ZERO_AREA,
+        "iscrowd": 0,
+    }
+
+
+def _id_map(ids: list[int]) -> dict[int, int]:
+    if all(isinstance(i, int) and i >= 1 for i in ids) and len(set(ids)) == len(ids):
+        return {i: i for i in ids}
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate ids cannot be renumbered unambiguously")
+    return {old: new for new, old in enumerate(ids, start=1)}
+
+
+def build_coco(dataset: CocoDataset) -> dict:
+    """COCO keypoints JSON (a dict) of a dataset, exactly per DESIGN.md §6 (see module docstring).
+
+    Raises ValueError when an annotation names an unknown image or has the wrong number of keypoints.
+    """
+    image_ids = _id_map([im.id for im in dataset.images])
+    ann_ids = _id_map([a.id for a in dataset.annotations])
+    k = dataset.skeleton.num_keypoints
+    category_id = dataset.category_id if dataset.category_id >= 1 else 1
+    annotations = []
+    for ann in dataset.annotations:
+        if ann.image_id not in image_ids:
+            raise ValueError(f"annotation {ann.id}: unknown image id {ann.image_id}")
+        if ann.instance.keypoints.num_keypoints != k:
+            raise ValueError(f"annotation {ann.id}: {ann.instance.keypoints.num_keypoints} keypoints, "
+                             f"skeleton {dataset.skeleton.name!r} has {k}")
+        annotations.append(annotation_dict(ann_ids[ann.id], image_ids[ann.image_id], category_id,
+                                           ann.instance))
+    return {
+        "info": {"description": "keypoint annotations exported by hglabel", "version": "1.0"},
+        "licenses": [],
+        "images": [image_dict(im, image_ids[im.id]) for im in dataset.images],
+        "annotations": annotations,
+        "categories": [category_dict(dataset.skeleton, category_id)],
+    }
+
+
+def build_results(items: Iterable[tuple[int, Keypoints, float]], category_id: int = 1) -> list[dict]:
+    """COCO results entries {image_id, category_id, keypoints, score} from (image_id, Keypoints, score).
+
+    Every keypoint's x, y is written whatever its v; the third value is the keypoint's confidence
+    where finite, else 1.0 (OKS ignores it). Raises ValueError for non-finite positions or scores.
+    """
+    out = []
+    for image_id, kp, score in items:
+        xy = np.asarray(kp.xy, dtype=np.float64)
+        if not np.isfinite(xy).all() or not math.isfinite(float(score)):
+            raise ValueError(f"result for image {image_id}: non-finite keypoints or score")
+        conf = np.asarray(kp.confidence, dtype=np.float64)
+        third = np.where(np.isfinite(conf), conf, 1.0)
+        flat = np.column_stack([xy, third]).reshape(-1).tolist()
+        out.append({"image_id": int(image_id), "category_id": int(category_id), "keypoints": flat,
+                    "score": float(score)})
+    return out
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write data as UTF-8 JSON: temp file in the same folder, fsync, os.replace, fsync the folder.
+
+    A crash leaves either the old file or the new one, never half of one. NaN/inf → ValueError
+    before anything is written.
+    """
+    path = Path(path)
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
