@@ -319,12 +319,14 @@ class ProjectStore:
 
     def insert_instances(
         self, items: Iterable[tuple[int, Instance]], statuses: dict[int, ReviewStatus] | None = None,
-        sizes: dict[int, tuple[int, int]] | None = None,
+        sizes: dict[int, tuple[int, int]] | None = None, clear_images: Iterable[int] = (),
     ) -> int:
         """Bulk insert (image_id, Instance) pairs and optional status/size updates in ONE transaction
-        (not undoable; used by import). Returns the number of instances inserted."""
+        (not undoable; used by import), after deleting every instance of `clear_images`.
+        Returns the number of instances inserted."""
         params = [rows.instance_params(image_id, inst) for image_id, inst in items]
         with self._write():
+            self._conn.executemany("DELETE FROM instances WHERE image_id=?", [(i,) for i in clear_images])
             self._conn.executemany(rows.INSERT_INSTANCE, params)
             if statuses:
                 self._conn.executemany(
