@@ -55,8 +55,8 @@ def _cause(exc: Exception) -> str:
     """The informative line of a torch.load error (its text is mostly boilerplate)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     boilerplate = ("Weights only load failed", "Check the documentation")
-    useful = [ln for ln in lines if not ln.startswith(boilerplate)]
-    text = (useful or lines or [""])[0]
+    useful = [ln for ln in lines if "GLOBAL" in ln] or [ln for ln in lines if not ln.startswith(boilerplate)]
+    text = (useful or lines or [""])[0].removeprefix("WeightsUnpickler error: ")
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
