@@ -1,0 +1,99 @@
+"""The one table of user actions and their shortcuts: menus, the Help dialog and the README come from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One user action: its id (handler name), menu, label, shortcuts (first is the primary) and help."""
+
+    id: str
+    menu: str
+    text: str
+    shortcuts: tuple[str, ...] = ()
+    tip: str = ""
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_folder", "File", "&Open Folder…", ("Ctrl+O",), "Open an image folder as a project"),
+    ActionSpec("export_coco", "File", "&Export COCO…", ("Ctrl+E",), "Write the labels as COCO keypoints"),
+    ActionSpec("settings", "File", "&Settings…", ("Ctrl+,",), "Threshold, colours, point size"),
+    ActionSpec("quit", "File", "&Quit", ("Ctrl+Q",), "Close the window (everything is already saved)"),
+    ActionSpec("undo", "Edit", "&Undo", ("Ctrl+Z",), "Undo the last change"),
+    ActionSpec("redo", "Edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone change"),
+    ActionSpec("cycle_visibility", "Edit", "Cycle &Visibility", ("V",),
+               "Selected keypoint: visible (2) → occluded (1) → not labelled (0)"),
+    ActionSpec("delete_keypoint", "Edit", "&Delete Keypoint", ("Delete", "Backspace"),
+               "Clear the selected keypoint (v = 0)"),
+    ActionSpec("accept_prediction", "Edit", "&Accept Prediction", ("E",),
+               "Confirm every predicted keypoint of the selected instance"),
+    ActionSpec("delete_instance", "Edit", "Delete &Instance", ("Shift+Delete",),
+               "Remove the selected instance"),
+    ActionSpec("mark_done", "Edit", "Mark Image &Done", ("Space", "Ctrl+Return"),
+               "Set the image's review status to done"),
+    ActionSpec("next_image", "Go", "&Next Image", ("D", "Right"), "Show the next image in the list"),
+    ActionSpec("previous_image", "Go", "&Previous Image", ("A", "Left"), "Show the previous image"),
+    ActionSpec("next_review", "Go", "Next Needing &Review", ("N",),
+               "Next image that is predicted or has keypoints below the review threshold"),
+    ActionSpec("next_instance", "Go", "Next &Instance", ("I",), "Select the next instance of this image"),
+    ActionSpec("fit_view", "View", "&Fit Image", ("F",), "Zoom to show the whole image"),
+    ActionSpec("load_checkpoint", "Model", "&Load Checkpoint…", ("Ctrl+L",),
+               "hglabel or pytorch-pose checkpoint; remembered per project"),
+    ActionSpec("predict_image", "Model", "Predict &This Image", ("P",), "Run the network on this image"),
+    ActionSpec("predict_all", "Model", "Predict &All Unlabelled", ("Shift+P",),
+               "Run the network on every unlabelled image (cancel from the status bar)"),
+    ActionSpec("cancel_prediction", "Model", "&Cancel Prediction", ("Esc",), "Stop a running batch"),
+    ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
+)
+
+SELECT_KEYPOINT_KEYS = tuple(str(i) for i in range(1, 10))
+MENUS = ("File", "Edit", "Go", "View", "Model", "Help")
+
+
+def spec(action_id: str) -> ActionSpec:
+    for item in ACTIONS:
+        if item.id == action_id:
+            return item
+    raise KeyError(action_id)
+
+
+def build_actions(parent: QObject, handlers: dict[str, Callable[[], object]]) -> dict[str, QAction]:
+    """One QAction per spec, triggering handlers[id]; shortcuts live on the window (WindowShortcut)."""
+    actions: dict[str, QAction] = {}
+    for item in ACTIONS:
+        action = QAction(item.text, parent)
+        action.setObjectName(item.id)
+        action.setShortcuts([QKeySequence(s) for s in item.shortcuts])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(item.tip)
+        action.setStatusTip(item.tip)
+        handler = handlers.get(item.id)
+        if handler is None:
+            raise KeyError(f"no handler for action {item.id!r}")
+        action.triggered.connect(lambda _checked=False, h=handler: h())
+        actions[item.id] = action
+    return actions
+
+
+def shortcut_rows() -> list[tuple[str, str, str]]:
+    """(keys, action, description) for every action, plus the keypoint selection keys."""
+    rows = [(" / ".join(a.shortcuts), a.text.replace("&", "").rstrip("…"), a.tip) for a in ACTIONS]
+    rows.append(("1 … 9", "Select Keypoint k", "Select keypoint k of the selected instance"))
+    rows.append(("Tab", "(reserved)", "Heatmap inspector"))
+    rows.append(("Mouse wheel / right or middle drag", "Zoom / Pan", "Navigate the image"))
+    rows.append(("Left drag on empty image", "New Instance", "Draw a box to add an instance"))
+    rows.append(("Left click on image", "Place Keypoint", "Place the selected keypoint, then the next"))
+    return rows
+
+
+def markdown_table() -> str:
+    """The shortcut table as Markdown (for the README)."""
+    lines = ["| Keys | Action | What it does |", "|---|---|---|"]
+    lines += [f"| {keys} | {name} | {tip} |" for keys, name, tip in shortcut_rows()]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""The QApplication and `run_app(argv)`: `hglabel [FOLDER] [--skeleton S] [--checkpoint C]` opens the window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from model.annotations.presets import PRESET_NAMES, load_preset
+from model.annotations.skeleton import Skeleton, SkeletonError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hglabel", description="Keypoint annotation with a Stacked Hourglass (opens the window).",
+        epilog="Headless subcommands: hglabel predict|train|import|export|eval|info|heatmaps --help",
+    )
+    parser.add_argument("folder", nargs="?", help="image folder to open (its project is created or reopened)")
+    parser.add_argument("--skeleton", help=f"skeleton for a new project: {', '.join(PRESET_NAMES)} or a JSON "
+                        "file (skeleton or COCO keypoints); asked for in a dialog when omitted")
+    parser.add_argument("--checkpoint", help="checkpoint to load (own or pytorch-pose format)")
+    parser.add_argument("--settings", help="settings file (ini) instead of the user's default")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def resolve_skeleton_arg(text: str) -> Skeleton:
+    """A preset name, a skeleton JSON file or a COCO keypoints file."""
+    if text in PRESET_NAMES:
+        return load_preset(text)
+    from gui.dialogs.new_project import skeleton_from_json
+
+    return skeleton_from_json(text)
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The running QApplication, created if needed."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0], *(argv or [])])
+    app.setApplicationName("hglabel")
+    app.setOrganizationName("hglabel")
+    return app  # type: ignore[return-value]
+
+
+def run_app(argv: list[str]) -> int:
+    """Parse argv, show the main window, run the event loop; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    skeleton = None
+    if args.skeleton:
+        try:
+            skeleton = resolve_skeleton_arg(args.skeleton)
+        except SkeletonError as exc:
+            print(f"hglabel: error: {exc}", file=sys.stderr)  # noqa: T201 (command-line error)
+            return 2
+    app = application()
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+
+    window = MainWindow(AppSettings(args.settings) if args.settings else None)
+    window.show()
+    if args.folder:
+        window.open_folder(args.folder, skeleton, args.checkpoint)
+    return int(app.exec())

@@ -1,0 +1,1 @@
+"""Dialogs: new project (skeleton), export COCO, settings, keyboard shortcuts."""

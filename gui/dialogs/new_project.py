@@ -1,0 +1,125 @@
+"""New project dialog: choose the skeleton (a preset, or a skeleton / COCO JSON file) for a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from model.annotations.presets import PRESET_NAMES, load_preset
+from model.annotations.skeleton import Skeleton, SkeletonError
+
+FROM_FILE = "file"
+
+
+def skeleton_from_json(path: str | Path) -> Skeleton:
+    """A skeleton JSON file, or the keypoint category of a COCO file; SkeletonError names the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SkeletonError(f"{path}: cannot read JSON: {exc}") from exc
+    if isinstance(data, dict) and "categories" in data:
+        cats = [c for c in data.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")]
+        if not cats:
+            raise SkeletonError(f"{path}: COCO file has no category with 'keypoints'")
+        try:
+            return Skeleton.from_coco_category(cats[0])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SkeletonError(f"{path}: categories[0]: {exc}") from exc
+    try:
+        return Skeleton.from_dict(data)
+    except SkeletonError as exc:
+        raise SkeletonError(f"{path}: {exc}") from exc
+
+
+class NewProjectDialog(QDialog):
+    """Asks which skeleton a new project uses; `skeleton()` is valid after accept."""
+
+    def __init__(self, folder: str | Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New project")
+        self._skeleton: Skeleton | None = None
+        self.combo = QComboBox(objectName="skeleton_combo")
+        for name in PRESET_NAMES:
+            self.combo.addItem(f"{name} ({load_preset(name).num_keypoints} keypoints)", name)
+        self.combo.addItem("Skeleton or COCO JSON file…", FROM_FILE)
+        self.path_edit = QLineEdit(objectName="skeleton_path")
+        self.path_edit.setPlaceholderText("skeleton.json or annotations.json (COCO)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit)
+        path_row.addWidget(browse)
+        self.preview = QLabel(wordWrap=True, objectName="skeleton_preview")
+        self.error = QLabel(wordWrap=True, objectName="skeleton_error")
+        self.error.setStyleSheet("color: #d33")
+        form = QFormLayout()
+        form.addRow("Images:", QLabel(str(folder)))
+        form.addRow("Skeleton:", self.combo)
+        form.addRow("File:", path_row)
+        ok_cancel = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        buttons = QDialogButtonBox(ok_cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.preview)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.combo.currentIndexChanged.connect(self._update)
+        self.path_edit.textChanged.connect(self._update)
+        self._update()
+
+    def choose_file(self, path: str | Path) -> None:
+        """Select 'from file' with this path (also used by tests)."""
+        self.combo.setCurrentIndex(self.combo.findData(FROM_FILE))
+        self.path_edit.setText(str(path))
+
+    def skeleton(self) -> Skeleton | None:
+        return self._skeleton
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Skeleton or COCO file", "", "JSON (*.json)")
+        if path:
+            self.choose_file(path)
+
+    def _current(self) -> Skeleton:
+        choice = self.combo.currentData()
+        if choice != FROM_FILE:
+            return load_preset(choice)
+        text = self.path_edit.text().strip()
+        if not text:
+            raise SkeletonError("choose a skeleton or COCO JSON file")
+        return skeleton_from_json(text)
+
+    def _update(self) -> None:
+        self.path_edit.setEnabled(self.combo.currentData() == FROM_FILE)
+        try:
+            sk = self._current()
+        except SkeletonError as exc:
+            self._skeleton = None
+            self.preview.setText("")
+            self.error.setText(str(exc))
+            return
+        self._skeleton = sk
+        self.error.setText("")
+        self.preview.setText(f"{sk.name}: {sk.num_keypoints} keypoints — " + ", ".join(sk.keypoints))
+
+    def accept(self) -> None:
+        self._update()
+        if self._skeleton is not None:
+            super().accept()

@@ -1,0 +1,95 @@
+"""Settings dialog: what users tune — review threshold, point size, confidence and box colours."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.views.style import OverlayStyle, Rgb
+
+COLOR_FIELDS = (
+    ("low_color", "Low confidence"),
+    ("high_color", "High confidence"),
+    ("box_color", "Instance box"),
+    ("selected_color", "Selection"),
+)
+
+
+class ColorButton(QPushButton):
+    """A button showing a colour; clicking opens a colour picker."""
+
+    def __init__(self, rgb: Rgb, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.set_rgb(rgb)
+        self.clicked.connect(self._pick)
+
+    def set_rgb(self, rgb: Rgb) -> None:
+        self.rgb = tuple(int(c) for c in rgb)
+        r, g, b = self.rgb
+        self.setText(f"#{r:02x}{g:02x}{b:02x}")
+        self.setStyleSheet(f"background-color: rgb({r}, {g}, {b})")
+
+    def _pick(self) -> None:
+        color = QColorDialog.getColor(QColor(*self.rgb), self, "Choose a colour")
+        if color.isValid():
+            self.set_rgb((color.red(), color.green(), color.blue()))
+
+
+class SettingsDialog(QDialog):
+    """Edits an OverlayStyle; `style()` returns the result."""
+
+    def __init__(self, style: OverlayStyle, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._base = style
+        self.threshold = QDoubleSpinBox(objectName="threshold")
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(style.threshold)
+        self.point_size = QSpinBox(objectName="point_size")
+        self.point_size.setRange(4, 40)
+        self.point_size.setValue(style.point_size)
+        form = QFormLayout()
+        form.addRow("Review threshold (confidence):", self.threshold)
+        form.addRow("Point size (pixels):", self.point_size)
+        self.colors: dict[str, ColorButton] = {}
+        for name, label in COLOR_FIELDS:
+            button = ColorButton(getattr(style, name))
+            button.setObjectName(name)
+            self.colors[name] = button
+            form.addRow(label + ":", button)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self._defaults)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def style(self) -> OverlayStyle:
+        colors = {name: button.rgb for name, button in self.colors.items()}
+        return replace(self._base, threshold=float(self.threshold.value()),
+                       point_size=int(self.point_size.value()), **colors)
+
+    def _defaults(self) -> None:
+        d = OverlayStyle()
+        self.threshold.setValue(d.threshold)
+        self.point_size.setValue(d.point_size)
+        for name, button in self.colors.items():
+            button.set_rgb(getattr(d, name))

@@ -1,0 +1,1 @@
+"""Qt item models: the lazy image list with thumbnails and review-status colours."""

@@ -1,0 +1,53 @@
+"""Opening an image folder as a project off the GUI thread (scan + SQLite), then handing it over."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from model.annotations.skeleton import Skeleton
+from model.project.paths import default_project_path
+from model.project.store import ProjectError, ProjectStore
+
+log = logging.getLogger(__name__)
+
+
+def has_project(folder: str | Path) -> bool:
+    """True when the folder already has a project file (then no skeleton needs choosing)."""
+    return default_project_path(folder).exists()
+
+
+class ProjectOpener(QObject):
+    """open(folder, skeleton) on a thread; `opened(store, records)` or `failed(message)` on the GUI thread."""
+
+    opened = Signal(object, object)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.busy = False
+
+    def open(self, folder: str | Path, skeleton: Skeleton | None = None) -> None:
+        self.busy = True
+        threading.Thread(target=self._work, args=(Path(folder), skeleton), name="hglabel-open",
+                         daemon=True).start()
+
+    def _work(self, folder: Path, skeleton: Skeleton | None) -> None:
+        start = time.perf_counter()
+        try:
+            if not folder.is_dir():
+                raise ProjectError(f"{folder}: not a folder")
+            store = ProjectStore.open_folder(folder, skeleton)
+            records = store.images()
+        except (ProjectError, OSError) as exc:
+            self.busy = False
+            self.failed.emit(str(exc))
+            return
+        ms = 1000 * (time.perf_counter() - start)
+        log.info("opened %s: %d images in %.0f ms", folder, len(records), ms)
+        self.busy = False
+        self.opened.emit(store, records)

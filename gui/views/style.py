@@ -1,0 +1,49 @@
+"""How the overlay looks: point size, review threshold, confidence colours, status colours."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor
+
+from model.annotations.types import ReviewStatus
+
+Rgb = tuple[int, int, int]
+
+STATUS_COLORS: dict[ReviewStatus, Rgb] = {
+    ReviewStatus.UNLABELLED: (150, 150, 150),
+    ReviewStatus.PREDICTED: (70, 140, 230),
+    ReviewStatus.IN_REVIEW: (240, 150, 40),
+    ReviewStatus.DONE: (60, 180, 90),
+    ReviewStatus.SKIPPED: (110, 110, 110),
+}
+
+
+@dataclass(frozen=True)
+class OverlayStyle:
+    """User-tunable look of keypoints; threshold flags predicted keypoints whose confidence is below it."""
+
+    point_size: int = 11
+    threshold: float = 0.3
+    low_color: Rgb = (230, 40, 40)
+    high_color: Rgb = (40, 210, 90)
+    box_color: Rgb = (255, 220, 0)
+    selected_color: Rgb = (0, 230, 255)
+    edge_width: float = 2.0
+
+    def confidence_color(self, confidence: float) -> QColor:
+        """Linear blend from low_color (confidence 0) to high_color (1); grey when unknown (NaN)."""
+        if confidence is None or math.isnan(confidence):
+            return QColor(180, 180, 180)
+        t = min(max(float(confidence), 0.0), 1.0)
+        r, g, b = (round(lo + (hi - lo) * t) for lo, hi in zip(self.low_color, self.high_color, strict=True))
+        return QColor(r, g, b)
+
+    def flagged(self, confidence: float, human: bool) -> bool:
+        """A model keypoint under the threshold needs review; human keypoints never do."""
+        return not human and not math.isnan(confidence) and confidence < self.threshold
+
+
+def qcolor(rgb: Rgb, alpha: int = 255) -> QColor:
+    return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), alpha)

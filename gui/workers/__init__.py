@@ -1,0 +1,1 @@
+"""Background threads: inference (owns the network), image decode and prefetch, thumbnails."""
