@@ -1,0 +1,238 @@
+"""The training loop: seeded, resumable, stoppable, single-process or DDP; writes best.pt and last.pt.
+
+Per step: augmented crops → network (channels_last; autocast on CUDA) → heatmap MSE over every
+stack, masked by target weights → Adam with warm-up + cosine learning rate. After each epoch:
+validation on held-out images (main process), best.pt when the validation error improves (or the
+training loss, without validation), last.pt + last.state.pt for --resume. SIGINT/SIGTERM set a flag;
+the loop stops after the current step, writes last.pt and reports "done" with "stopped": true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.annotations.skeleton import Skeleton
+from model.infer.checkpoint import save_checkpoint
+from model.train import distributed as D
+from model.train.augment import SIGMA
+from model.train.config import TrainConfig, lr_at
+from model.train.data import TrainItem
+from model.train.dataset import KeypointDataset, ResumableSampler, make_loader
+from model.train.loss import heatmap_loss
+from model.train.progress import Progress
+from model.train.state import BEST, LAST, STATE, Position, init_model, load_resume, save_state
+from model.train.validate import validate
+
+log = logging.getLogger(__name__)
+
+DIGEST_ENV = "HGLABEL_TRAIN_DIGEST_DIR"  # test hook: each rank writes its final weights' sha256 there
+
+
+@dataclass
+class TrainResult:
+    best: Path | None
+    last: Path | None
+    position: Position
+    stopped: bool
+    metrics: dict
+
+
+def finite_or_none(value):
+    """Plain data with NaN/inf replaced by None (checkpoint meta and JSON must be finite)."""
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; a second SIGINT interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum, _frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("stop requested (%s): finishing the current step, then writing %s",
+                    signal.Signals(signum).name, LAST)
+
+    def __enter__(self) -> StopFlag:
+        with contextlib.suppress(ValueError):  # not the main thread: no handlers, stop via .requested
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def state_digest(model: torch.nn.Module) -> str:
+    """sha256 over every tensor of the state dict, in name order (identical weights ⇔ equal digests)."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(D.unwrap(model).state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+class Trainer:
+    """One run over `train_items` (and `val_items` for validation) with the options of `cfg`."""
+
+    def __init__(self, cfg: TrainConfig, skeleton: Skeleton, train_items: list[TrainItem],
+                 val_items: list[TrainItem], progress: Progress | None = None,
+                 ctx: D.DistContext | None = None, stop: StopFlag | None = None) -> None:
+        self.cfg, self.skeleton = cfg, skeleton
+        self.train_items, self.val_items = train_items, val_items
+        self.ctx = ctx or D.DistContext(device=D.resolve_train_device(cfg.device))
+        self.progress = progress or Progress(enabled=self.ctx.is_main)
+        self.stop = stop or StopFlag()
+        self.dev = self.ctx.device
+        net, self.config, self.norm = init_model(cfg, skeleton)
+        self.mixed = cfg.precision == "mixed" or (cfg.precision == "auto" and self.dev.type == "cuda")
+        self.mem_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.net = net.to(self.dev).to(memory_format=self.mem_format)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed and self.dev.type == "cuda")
+        self.pos = Position()
+        self._setup_data()
+
+    def _setup_data(self) -> None:
+        cfg, ctx = self.cfg, self.ctx
+        self.dataset = KeypointDataset(self.train_items, self.config.input_size, self.config.stride,
+                                       self.skeleton.flip_index(), self.norm, cfg.augment, cfg.seed)
+        self.sampler = ResumableSampler(len(self.dataset), ctx.rank, ctx.world_size, cfg.seed)
+        self.batch_size = min(cfg.batch_size, self.sampler.per_rank)
+        if self.batch_size < 2:
+            raise ValueError(f"{len(self.train_items)} training instances over {ctx.world_size} process(es) "
+                             "leave fewer than 2 per batch; label more or use fewer processes")
+        self.steps_per_epoch = self.sampler.per_rank // self.batch_size
+        self.total_steps = self.steps_per_epoch * cfg.epochs
+        workers = cfg.workers if cfg.workers >= 0 else (4 if self.dev.type == "cuda" else 0)
+        self.loader = make_loader(self.dataset, self.sampler, self.batch_size, workers,
+                                  pin_memory=self.dev.type == "cuda")
+
+    # ---- run -------------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg, out = self.cfg, self.cfg.out_dir
+        if cfg.resume:
+            self.pos, scaler_state = load_resume(out, self.net, self.optimizer, self.config)
+            if scaler_state and self.scaler.is_enabled():
+                self.scaler.load_state_dict(scaler_state)
+        self.model = D.wrap(self.net, self.ctx)
+        self._emit_start()
+        stopped, metrics, start = False, {}, time.monotonic()
+        while self.pos.epoch < cfg.epochs and not stopped:
+            stopped, loss = self._run_epoch()
+            if not stopped:
+                metrics = self._end_epoch(loss, time.monotonic() - start)
+        if stopped:
+            self._save(out / LAST, {})
+        self._write_digest()
+        best = out / BEST if (out / BEST).is_file() else None
+        self.progress.emit("done", epoch=self.pos.epoch, step=self.pos.step, stopped=stopped,
+                           best=str(best) if best else None, last=str(out / LAST),
+                           best_epoch=self.pos.best_epoch, val=metrics, elapsed_s=time.monotonic() - start)
+        return TrainResult(best, out / LAST, self.pos, stopped, metrics)
+
+    def _emit_start(self) -> None:
+        self.progress.set_total_steps(self.total_steps)
+        self.progress.emit(
+            "start", config=self.config.to_dict(), train=self.cfg.to_meta(), skeleton=self.skeleton.name,
+            train_instances=len(self.train_items), val_instances=len(self.val_items),
+            steps_per_epoch=self.steps_per_epoch, total_steps=self.total_steps, step=self.pos.step,
+            epoch=self.pos.epoch, device=str(self.dev), world_size=self.ctx.world_size,
+            precision="mixed" if self.mixed else "fp32", batch_size=self.batch_size,
+        )
+
+    def _run_epoch(self) -> tuple[bool, float]:
+        """One (possibly resumed) epoch; returns (stopped, mean loss of its steps)."""
+        self.net.train()
+        self.dataset.set_epoch(self.pos.epoch)
+        self.sampler.set_epoch(self.pos.epoch, skip=self.pos.batch_in_epoch * self.batch_size)
+        losses: list[float] = []
+        for batch in self.loader:
+            t0 = time.monotonic()
+            loss = self._step(batch)
+            losses.append(loss)
+            self.pos.step += 1
+            self.pos.batch_in_epoch += 1
+            self.progress.emit("step", epoch=self.pos.epoch, step=self.pos.step, loss=loss,
+                               lr=self.optimizer.param_groups[0]["lr"],
+                               samples_per_s=self.batch_size * self.ctx.world_size
+                               / max(1e-9, time.monotonic() - t0))
+            if D.any_true(self.stop.requested, self.ctx):
+                return True, float(np.mean(losses))
+        return False, float(np.mean(losses)) if losses else float("nan")
+
+    def _step(self, batch: dict) -> float:
+        lr = lr_at(self.pos.step, self.total_steps, self.cfg.lr, self.cfg.warmup_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x = batch["image"].to(self.dev, non_blocking=True).contiguous(memory_format=self.mem_format)
+        target = batch["target"].to(self.dev, non_blocking=True)
+        weight = batch["weight"].to(self.dev, non_blocking=True)
+        autocast = (torch.autocast(self.dev.type, dtype=torch.float16 if self.dev.type == "cuda"
+                                   else torch.bfloat16) if self.mixed else contextlib.nullcontext())
+        with autocast:
+            outputs = self.model(x)
+        loss = heatmap_loss(outputs, target, weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return D.mean_across(float(loss.detach()), self.ctx)
+
+    def _end_epoch(self, train_loss: float, elapsed: float) -> dict:
+        """Validate, keep best.pt / last.pt, report; returns the validation metrics."""
+        self.pos.epoch += 1
+        self.pos.batch_in_epoch = 0
+        metrics: dict = {}
+        improved = False
+        if self.ctx.is_main:
+            if self.val_items:
+                metrics = validate(self.net, self.val_items, self.config, self.skeleton, self.norm,
+                                   str(self.dev), self.dataset.cache)
+            value = metrics.get("mean_px_error", train_loss) if self.val_items else train_loss
+            improved = bool(np.isfinite(value) and value < self.pos.best_value)
+            if improved:
+                self.pos.best_value, self.pos.best_epoch = float(value), self.pos.epoch
+                self._save(self.cfg.out_dir / BEST, metrics, train_loss)
+            self._save(self.cfg.out_dir / LAST, metrics, train_loss)
+        D.barrier(self.ctx)
+        self.progress.emit("epoch", epoch=self.pos.epoch, step=self.pos.step, loss=train_loss,
+                           lr=self.optimizer.param_groups[0]["lr"], val=metrics, best=improved,
+                           elapsed_s=elapsed)
+        return metrics
+
+    def _save(self, path: Path, metrics: dict, train_loss: float | None = None) -> None:
+        if not self.ctx.is_main:
+            return
+        meta = {"epoch": self.pos.epoch, "step": self.pos.step, "batch_in_epoch": self.pos.batch_in_epoch,
+                "train_loss": train_loss, "val": metrics, "sigma": SIGMA, "train": self.cfg.to_meta(),
+                "train_instances": len(self.train_items), "val_instances": len(self.val_items)}
+        save_checkpoint(path, self.net, self.config, self.skeleton, self.norm, finite_or_none(meta))
+        if path.name == LAST:
+            scaler_state = self.scaler.state_dict() if self.scaler.is_enabled() else {}
+            save_state(self.cfg.out_dir / STATE, self.optimizer, scaler_state, self.pos)
+
+    def _write_digest(self) -> None:
+        folder = os.environ.get(DIGEST_ENV)
+        if folder:
+            Path(folder, f"rank{self.ctx.rank}.sha256").write_text(state_digest(self.net) + "\n")
