@@ -37,7 +37,8 @@ from model.io.coco import (
 COCO_STATS = ("AP", "AP50", "AP75", "AP_medium", "AP_large", "AR", "AR50", "AR75", "AR_medium", "AR_large")
 
 
-def _gt_dict(dataset: CocoDataset) -> dict:
+def pycocotools_gt(dataset: CocoDataset) -> dict:
+    """The ground truth as pycocotools gets it: image ids kept, annotation ids 1..N."""
     cid = dataset.category_id
     return {
         "images": [image_dict(im) for im in dataset.images],
@@ -99,7 +100,7 @@ def evaluate(gt: dict | str | Path, results: list | str | Path,
     else:
         res = load_results(results, k, image_ids, dataset.category_id)
     sig = _sigmas(dataset, sigmas)
-    out = coco_keypoint_stats(_gt_dict(dataset), _result_dicts(res), sig, dataset.category_id)
+    out = coco_keypoint_stats(pycocotools_gt(dataset), _result_dicts(res), sig, dataset.category_id)
     pairs = match(dataset, res, sig)
     out.update(pck_metrics(pairs, dataset.skeleton.keypoints))
     out["counts"] = {

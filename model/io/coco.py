@@ -200,6 +200,8 @@ def read_json(path: str | Path) -> Any:
         raise CocoImportError(f"{path}: invalid JSON at {where}: {exc.msg}") from None
     except RecursionError:
         raise CocoImportError(f"{path}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit limit
+        raise CocoImportError(f"{path}: invalid JSON: {exc}") from None
 
 
 def load_coco(path: str | Path, image_root: Path | None = None,

@@ -36,8 +36,10 @@ def describe(value: Any) -> str:
         return "an object"
     if isinstance(value, list | tuple):
         return f"a list of {len(value)}"
+    if isinstance(value, int) and value.bit_length() > 128:
+        return "a huge number"  # repr() of a 5000-digit int raises ValueError in Python >= 3.11
     if isinstance(value, int | float):
-        return repr(value) if len(repr(value)) <= 40 else "a huge number"
+        return repr(value)
     return type(value).__name__
 
 

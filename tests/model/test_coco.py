@@ -178,6 +178,16 @@ def test_huge_integer_is_refused_not_overflowed():
     data["images"][0]["id"] = 10**30
     with pytest.raises(CocoImportError, match=r"images\[0\]\.id: .*out of range"):
         parse_coco(data, "big.json")
+    data["images"][0]["id"] = 10**5000  # beyond Python's int → str conversion limit
+    with pytest.raises(CocoImportError, match=r"images\[0\]\.id: a huge number is out of range"):
+        parse_coco(data, "big.json")
+
+
+def test_integer_literal_beyond_pythons_digit_limit(tmp_path):
+    path = tmp_path / "digits.json"
+    path.write_text('{"images": [{"id": ' + "9" * 5000 + "}]}", encoding="utf-8")
+    with pytest.raises(CocoImportError, match=r"digits\.json: invalid JSON"):
+        load_coco(path)
 
 
 def test_parse_keeps_values_and_all_visibility_states():
