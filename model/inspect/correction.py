@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.annotations.edits import Batch, KeypointValue, SetKeypoint, keypoint_value
 from model.annotations.skeleton import Skeleton
-from model.annotations.types import Prediction
+from model.annotations.types import Instance, Prediction
 from model.codec.heatmap import local_maxima
 from model.codec.transforms import apply_affine
 
@@ -65,3 +66,20 @@ def flip_partner(skeleton: Skeleton, keypoint: int) -> int | None:
     """The left/right partner of `keypoint` in the skeleton's flip pairs, or None."""
     partner = int(skeleton.flip_index()[keypoint])
     return None if partner == keypoint else partner
+
+
+def swap_keypoints(image_id: int, inst: Instance, a: int, b: int) -> Batch:
+    """One undoable edit exchanging keypoints a and b of `inst` (a left/right mix-up fixed by a person).
+
+    Positions, visibilities and confidences trade places; both values become human-set.
+    """
+    if a == b:
+        raise ValueError(f"cannot swap keypoint {a} with itself")
+    if inst.instance_id is None:
+        raise ValueError("the instance has no id yet (not stored)")
+    old_a, old_b = keypoint_value(inst.keypoints, a), keypoint_value(inst.keypoints, b)
+    new_a = KeypointValue(old_b.x, old_b.y, old_b.v, old_b.confidence, True)
+    new_b = KeypointValue(old_a.x, old_a.y, old_a.v, old_a.confidence, True)
+    iid = int(inst.instance_id)
+    return Batch((SetKeypoint(image_id, iid, a, old_a, new_a), SetKeypoint(image_id, iid, b, old_b, new_b)),
+                 "swap")

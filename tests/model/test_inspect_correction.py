@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 from model.annotations.skeleton import Skeleton
-from model.annotations.types import Prediction
+from model.annotations.types import Instance, Keypoints, Prediction
 from model.codec.transforms import apply_affine
-from model.inspect.correction import cell_size_px, flip_partner, maxima_candidates, next_candidate
+from model.inspect.correction import (
+    cell_size_px,
+    flip_partner,
+    maxima_candidates,
+    next_candidate,
+    swap_keypoints,
+)
 
 H2I = np.array([[4.0, 0.0, 101.5], [0.0, 4.0, 51.5]])  # stride-4 crop at (100, 50)
 
@@ -53,3 +59,17 @@ def test_flip_partner_from_skeleton_pairs():
     sk = Skeleton("m", ("snout", "leftear", "rightear"), flip_pairs=((1, 2),))
     assert flip_partner(sk, 1) == 2 and flip_partner(sk, 2) == 1
     assert flip_partner(sk, 0) is None
+
+
+def test_swap_edit_exchanges_values_and_inverts_exactly():
+    kps = Keypoints([[1, 2], [3, 4], [5, 6]], [2, 2, 1], confidence=[0.9, 0.8, 0.7])
+    inst = Instance(kps, (0, 0, 10, 10), instance_id=7)
+    edit = swap_keypoints(3, inst, 1, 2)
+    a, b = edit.edits
+    assert (a.k, a.new.x, a.new.y, a.new.v, a.new.human) == (1, 5.0, 6.0, 1, True)
+    assert (b.k, b.new.x, b.new.y, b.new.v) == (2, 3.0, 4.0, 2)
+    assert a.new.confidence == pytest.approx(0.7)
+    undo = edit.inverse().edits
+    assert {(e.k, e.new) for e in undo} == {(1, a.old), (2, b.old)}
+    with pytest.raises(ValueError):
+        swap_keypoints(3, inst, 1, 1)

@@ -1,0 +1,329 @@
+"""Wires the heatmap inspector into the main window: dock, canvas overlay, peak path, marks, keys, scores.
+
+- Every inference result (the session's or ours) goes into an MB-bounded HeatmapCache keyed by
+  (image id, instance id, model) and updates the image's uncertainty score.
+- The dock shows the selected instance's prediction; on a cache miss the inference worker is asked
+  again ("heatmaps only": the session is told to ignore that request, so nothing is written).
+- Uncertainty scores live in memory here (the project schema has no place for them yet).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer
+
+from gui.inspector import list_model
+from gui.inspector.dock import SOURCE_KEYPOINT, HeatmapDock
+from gui.inspector.overlay import HEATMAP_Z, MARKS_Z, PATH_Z, HeatmapOverlay, PeakPath, UncertaintyMarks
+from gui.workers.inference import ImageResult
+from model.annotations.edits import move_keypoint
+from model.annotations.types import Instance, Prediction, ReviewStatus
+from model.inspect.correction import (
+    cell_size_px,
+    flip_partner,
+    maxima_candidates,
+    next_candidate,
+    swap_keypoints,
+)
+from model.inspect.geometry import peak_path
+from model.inspect.heatmap_cache import CacheKey, HeatmapCache
+from model.inspect.uncertainty import (
+    ImageUncertainty,
+    image_uncertainty,
+    keypoint_uncertainty,
+    next_most_uncertain,
+)
+
+log = logging.getLogger(__name__)
+FINISHED = (ReviewStatus.DONE, ReviewStatus.SKIPPED)
+
+
+class InspectorController(QObject):
+    """Owns the inspector's widgets and state for one main window (see the module docstring)."""
+
+    def __init__(self, window, cache_mb: float = 256.0) -> None:
+        super().__init__(window)
+        self.window, self.session, self.canvas = window, window.session, window.canvas
+        self.cache = HeatmapCache(cache_mb)
+        self.scores: dict[int, ImageUncertainty] = {}
+        self.dock = HeatmapDock(window)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.overlay, self.path, self.marks = HeatmapOverlay(), PeakPath(), UncertaintyMarks()
+        for item, z in ((self.overlay, HEATMAP_Z), (self.path, PATH_Z), (self.marks, MARKS_Z)):
+            self.canvas.add_overlay(item, z)
+        self.path.hide()
+        self.list_proxy = list_model.install(window.list_panel)
+        self.shown: Prediction | None = None
+        self.pending: tuple[int, int] | None = None  # (request id, image id) of a heatmaps-only request
+        self._scores_timer = QTimer(self, singleShot=True, interval=150)
+        self._scores_timer.timeout.connect(self._push_scores)
+        self._connect()
+
+    def _connect(self) -> None:
+        s, d = self.session, self.dock
+        s.prediction_changed.connect(self.refresh)
+        s.annotations_changed.connect(self._on_annotations)
+        s.model_changed.connect(self._on_model)
+        s.project_changed.connect(self._on_project)
+        self.window.inference.worker.result.connect(self._on_result)
+        d.keypoint_selected.connect(self._on_dock_keypoint)
+        d.stack_selected.connect(lambda _s: self.update_canvas_items())
+        d.overlay_changed.connect(self.update_canvas_items)
+        d.sort_check.toggled.connect(self.list_proxy.set_sorted)
+        d.only_uncertain_check.toggled.connect(self.list_proxy.set_only_uncertain)
+
+    def handlers(self) -> dict[str, Callable[[], object]]:
+        """Handlers of the inspector's actions (ids in gui.actions)."""
+        d = self.dock
+        return {
+            "next_maximum": lambda: self.tab_maximum(1), "previous_maximum": lambda: self.tab_maximum(-1),
+            "swap_flip": self.swap_flip, "next_uncertain": self.next_uncertain,
+            "toggle_heatmap_overlay": d.overlay_check.toggle, "sort_uncertainty": d.sort_check.toggle,
+            "filter_uncertain": d.only_uncertain_check.toggle,
+        }
+
+    # ---- predictions -----------------------------------------------------------------------------
+    def model_id(self) -> str:
+        info = self.session.model_info
+        return "" if info is None else str(info.path)
+
+    def prediction_for(self, image_id: int, inst: Instance) -> Prediction | None:
+        """The cached prediction of one stored instance (whole-image results matched by box)."""
+        model = self.model_id()
+        pred = self.cache.get(CacheKey(image_id, inst.instance_id, model))
+        if pred is not None:
+            return pred
+        loose = self.cache.get(CacheKey(image_id, None, model))
+        if loose is not None and (tuple(map(float, loose.box)) == tuple(map(float, inst.box))
+                                  or len(self.session.instances) == 1):
+            return loose
+        selected = self.session.selected_instance
+        if selected is not None and selected.instance_id == inst.instance_id:
+            pred = self.session.current_prediction()
+            if pred is not None:
+                self.cache.put(CacheKey(image_id, inst.instance_id, model), pred)
+        return pred
+
+    def _on_result(self, result: ImageResult) -> None:
+        model = self.model_id()
+        for iid, pred in result.predictions:
+            self.cache.put(CacheKey(result.image_id, iid, model), pred)
+        self._score_result(result)
+        if self.pending is not None and self.pending[0] == result.request_id:
+            self.pending = None
+        current = self.session.current
+        if current is not None and current.id == result.image_id:
+            self.refresh()
+
+    def _score_result(self, result: ImageResult) -> None:
+        store = self.session.store
+        if store is None:
+            return
+        try:
+            human = {inst.instance_id: inst.keypoints.human for inst in store.instances(result.image_id)}
+        except KeyError:
+            return
+        preds = [pred for _iid, pred in result.predictions]
+        masks = [human.get(iid) if iid is not None else None for iid, _pred in result.predictions]
+        self._set_score(result.image_id, image_uncertainty(preds, masks))
+
+    def _rescore_current(self) -> None:
+        rec = self.session.current
+        if rec is None:
+            return
+        pairs = [(p, inst.keypoints.human) for inst in self.session.instances
+                 if (p := self.prediction_for(rec.id, inst)) is not None]
+        if pairs:
+            self._set_score(rec.id, image_uncertainty([p for p, _ in pairs], [h for _, h in pairs]))
+
+    def _set_score(self, image_id: int, value: ImageUncertainty | None) -> None:
+        if value is None:
+            self.scores.pop(image_id, None)
+        else:
+            self.scores[image_id] = value
+        self._scores_timer.start()
+
+    def _push_scores(self) -> None:
+        self.list_proxy.set_scores({i: u.worst_score for i, u in self.scores.items()})
+
+    def request_heatmaps(self) -> int | None:
+        """Ask the worker for the current image's heatmaps (nothing is written to the project)."""
+        s = self.session
+        rec = s.current
+        if rec is None or s.inference is None or s.model_info is None or s.store is None:
+            return None
+        if self.pending is not None:
+            if self.pending[1] == rec.id:
+                return self.pending[0]
+            s.inference.cancel(self.pending[0])
+        rid = s.inference.predict([(rec.id, s.image_path(rec))], urgent=True)
+        s._ignored.add(rid)  # the session must not turn a heatmaps-only result into edits
+        self.pending = (rid, rec.id)
+        return rid
+
+    # ---- views -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Show the selected instance's prediction in the dock and on the canvas (request it on a miss)."""
+        s = self.session
+        rec, inst = s.current, self.target_instance()
+        pred = None if rec is None or inst is None else self.prediction_for(rec.id, inst)
+        if pred is None and inst is not None and self.dock.isVisible():
+            self.request_heatmaps()
+        if pred is not self.shown:
+            self.shown = pred
+            self.dock.set_prediction(pred, s.skeleton, keypoint=s.selected_k)
+        elif s.selected_k is not None and s.selected_k != self.dock.keypoint:
+            self.dock.set_keypoint(s.selected_k)
+        self.update_canvas_items()
+        self.update_marks()
+
+    def target_instance(self) -> Instance | None:
+        """The instance the dock shows: the selected one, else the image's first."""
+        s = self.session
+        inst = s.selected_instance
+        return inst if inst is not None or not s.instances else s.instances[0]
+
+    def _on_annotations(self) -> None:
+        self._rescore_current()
+        self.refresh()
+
+    def update_canvas_items(self) -> None:
+        """Heatmap overlay (chosen stack; selected keypoint or max of all) and the peak path."""
+        pred, d = self.shown, self.dock
+        if pred is None or self.session.skeleton is None:
+            self.overlay.hide()
+            self.path.hide()
+            self._uncertainty_text(None)
+            return
+        k, stack = d.keypoint, min(d.stack, pred.stack_heatmaps.shape[0] - 1)
+        if d.overlay_enabled:
+            maps = pred.stack_heatmaps[stack]
+            heatmap = maps[k] if d.overlay_source == SOURCE_KEYPOINT else maps.max(axis=0)
+            if self.overlay.colormap != d.colormap:
+                self.overlay.set_colormap(d.colormap)
+            self.overlay.setOpacity(d.opacity)
+            self.overlay.show_heatmap(heatmap, pred.heatmap_to_image, d.grid.levels[1])
+        else:
+            self.overlay.hide()
+        if d.path_enabled:
+            self.path.set_path(peak_path(pred.stack_keypoints, k), self.session.skeleton.colors[k])
+        else:
+            self.path.hide()
+        self._uncertainty_text(pred)
+
+    def _uncertainty_text(self, pred: Prediction | None) -> None:
+        s, d = self.session, self.dock
+        if pred is None or s.skeleton is None:
+            d.uncertainty.setText(" ")
+            return
+        line = keypoint_uncertainty(pred).describe(d.keypoint, s.skeleton.keypoints)
+        rec = s.current
+        score = None if rec is None else self.scores.get(rec.id)
+        if score is not None:
+            line += (f"\nImage: worst {s.skeleton.keypoints[score.keypoint]} "
+                     f"(score {score.worst_score:.2f}), {score.uncertain_count} uncertain")
+        d.uncertainty.setText(line)
+
+    def update_marks(self) -> None:
+        """Rings around the uncertain, model-set keypoints of every instance of the current image."""
+        s = self.session
+        rec = s.current
+        xy, tips = [], []
+        if rec is not None and s.skeleton is not None:
+            for inst in s.instances:
+                pred = self.prediction_for(rec.id, inst)
+                if pred is None:
+                    continue
+                unc = keypoint_uncertainty(pred)
+                flagged = unc.uncertain & ~inst.keypoints.human & (inst.keypoints.vis > 0)
+                for k in np.flatnonzero(flagged):
+                    xy.append(inst.keypoints.xy[k])
+                    tips.append(unc.describe(int(k), s.skeleton.keypoints))
+        self.marks.set_marks(np.asarray(xy, np.float64).reshape(-1, 2), tips)
+
+    # ---- intents ---------------------------------------------------------------------------------
+    def _on_dock_keypoint(self, k: int) -> None:
+        s = self.session
+        if s.selected_instance is not None:
+            s.select(s.selected_index, k)
+        else:
+            self.update_canvas_items()
+
+    def _selected(self) -> tuple[Instance, int, Prediction] | None:
+        s = self.session
+        inst, k = s.selected_instance, s.selected_k
+        if inst is None or k is None:
+            s.message.emit("Select a keypoint first")
+            return None
+        pred = self.prediction_for(s.current.id, inst)
+        if pred is None:
+            s.message.emit("No heatmaps for this instance yet (predict it with P)")
+            return None
+        return inst, k, pred
+
+    def tab_maximum(self, step: int = 1) -> bool:
+        """Move the selected keypoint to the next (step 1) / previous (-1) local maximum of its heatmap."""
+        chosen = self._selected()
+        if chosen is None:
+            return False
+        inst, k, pred = chosen
+        points, values = maxima_candidates(pred, k)
+        here = inst.keypoints.xy[k] if inst.keypoints.vis[k] > 0 else (np.inf, np.inf)
+        i = next_candidate(points, here, 0.75 * cell_size_px(pred.heatmap_to_image), step)
+        s = self.session
+        name = s.skeleton.keypoints[k]
+        x, y = points[i]
+        if s.pixels is not None:  # a maximum outside the image is pulled onto its border
+            w, h = s.pixels.size
+            x, y = min(max(x, -0.5), w - 0.5), min(max(y, -0.5), h - 0.5)
+        ok = s.commit(move_keypoint(s.current.id, inst, k, x, y), f"{name} to maximum {i + 1}")
+        if ok:
+            s.message.emit(f"{name}: maximum {i + 1} of {len(points)} (value {values[i]:.2f})")
+        return ok
+
+    def swap_flip(self) -> bool:
+        """Swap the selected keypoint with its left/right partner (one undo step)."""
+        s = self.session
+        inst, k = s.selected_instance, s.selected_k
+        if inst is None or k is None:
+            s.message.emit("Select a keypoint first")
+            return False
+        partner = flip_partner(s.skeleton, k)
+        if partner is None:
+            s.message.emit(f"{s.skeleton.keypoints[k]} has no left/right partner")
+            return False
+        names = s.skeleton.keypoints
+        return s.commit(swap_keypoints(s.current.id, inst, k, partner), f"Swap {names[k]} ↔ {names[partner]}")
+
+    def next_uncertain(self) -> bool:
+        """Go to the next image in uncertainty order (done and skipped images are passed over)."""
+        s = self.session
+        skip = [r.id for r in s.records if r.status in FINISHED]
+        scores = {i: u.worst_score for i, u in self.scores.items()}
+        current = None if s.current is None else s.current.id
+        target = next_most_uncertain(scores, current, skip)
+        if target is None:
+            s.message.emit("No more uncertain images" if scores else "No predictions yet (Shift+P: all)")
+            return False
+        s.show_image(target)
+        return True
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def _on_model(self, _info) -> None:
+        model = self.model_id()
+        self.cache.discard_where(lambda key: key.model_id != model)
+        self.scores.clear()
+        self._push_scores()
+        self.pending = None
+        self.refresh()
+
+    def _on_project(self) -> None:
+        self.cache.clear()
+        self.scores.clear()
+        self._push_scores()
+        self.pending, self.shown = None, None
+        self.dock.set_prediction(None, self.session.skeleton)
+        self.refresh()
