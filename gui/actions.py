@@ -50,6 +50,21 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Run the network on every unlabelled image (cancel from the status bar)"),
     ActionSpec("cancel_prediction", "Model", "&Cancel Prediction", ("Esc",), "Stop a running batch"),
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
+    # heatmap inspector (gui.inspector.controller)
+    ActionSpec("next_maximum", "Edit", "Next Heatmap &Maximum", ("Tab",),
+               "Move the selected keypoint to the next local maximum of its final heatmap (highest first)"),
+    ActionSpec("previous_maximum", "Edit", "Previous Heatmap Maximum", ("Shift+Tab",),
+               "Move the selected keypoint to the previous local maximum of its final heatmap"),
+    ActionSpec("swap_flip", "Edit", "&Swap Left/Right", ("S",),
+               "Swap the selected keypoint with its flip partner (left/right mix-up)"),
+    ActionSpec("next_uncertain", "Go", "Next &Uncertain Image", ("U",),
+               "Next image in uncertainty order (worst keypoint first; done images skipped)"),
+    ActionSpec("toggle_heatmap_overlay", "View", "Heatmap &Overlay", ("H",),
+               "Show the chosen stack's heatmap on the canvas, over the crop it came from"),
+    ActionSpec("sort_uncertainty", "View", "Sort Images by &Uncertainty", ("Ctrl+U",),
+               "Order the image list by the worst keypoint's uncertainty score"),
+    ActionSpec("filter_uncertain", "View", "Only Uncertain Images", ("Ctrl+Shift+U",),
+               "List only images with a keypoint scoring above 1"),
 )
 
 SELECT_KEYPOINT_KEYS = tuple(str(i) for i in range(1, 10))
@@ -85,7 +100,6 @@ def shortcut_rows() -> list[tuple[str, str, str]]:
     """(keys, action, description) for every action, plus the keypoint selection keys."""
     rows = [(" / ".join(a.shortcuts), a.text.replace("&", "").rstrip("…"), a.tip) for a in ACTIONS]
     rows.append(("1 … 9", "Select Keypoint k", "Select keypoint k of the selected instance"))
-    rows.append(("Tab", "(reserved)", "Heatmap inspector"))
     rows.append(("Mouse wheel / right or middle drag", "Zoom / Pan", "Navigate the image"))
     rows.append(("Left drag on empty image", "New Instance", "Draw a box to add an instance"))
     rows.append(("Left click on image", "Place Keypoint", "Place the selected keypoint, then the next"))

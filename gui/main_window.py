@@ -15,6 +15,7 @@ from gui.dialogs.export import ExportDialog
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
+from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.status = StatusPanel(self)
         self.setStatusBar(self.status)
+        self.inspector = InspectorController(self)  # heatmap dock, overlay, uncertainty
         self.actions_by_id = build_actions(self, self._handlers())
         self._build_menus()
         self._build_toolbar()
@@ -72,7 +74,7 @@ class MainWindow(QMainWindow):
             "fit_view": self.canvas.fit,
             "load_checkpoint": self.choose_checkpoint, "predict_image": s.predict_current,
             "predict_all": s.predict_unlabelled, "cancel_prediction": s.cancel_batch,
-            "shortcuts": self.shortcuts_dialog,
+            "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
         }
 
     def _build_menus(self) -> None:
