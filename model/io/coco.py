@@ -127,11 +127,13 @@ def _images(f: Fields, images: list, image_root: Path | None) -> list[CocoImage]
 def _instance(f: Fields, ann: dict, where: str, k: int, category_id: int) -> Instance:
     flat = f.numbers(f.key(ann, "keypoints", where), f"{where}.keypoints", 3 * k,
                      f" ({k} keypoints × 3)").reshape(k, 3)
-    for j, v in enumerate(flat[:, 2].tolist()):
-        if v not in (0.0, 1.0, 2.0):
-            f.fail(f"{where}.keypoints[{3 * j + 2}]",
-                   f"visibility of keypoint {j} must be 0, 1 or 2, got {v:g}")
-    vis = flat[:, 2].astype(np.int8)
+    v = flat[:, 2]
+    bad = np.flatnonzero((v != 0) & (v != 1) & (v != 2))
+    if bad.size:
+        j = int(bad[0])
+        f.fail(f"{where}.keypoints[{3 * j + 2}]",
+               f"visibility of keypoint {j} must be 0, 1 or 2, got {v[j]:g}")
+    vis = v.astype(np.int8)
     xy = np.where(vis[:, None] > 0, flat[:, :2], 0.0)
     box = f.numbers(f.key(ann, "bbox", where), f"{where}.bbox", 4, " [x, y, w, h]")
     if box[2] < 0 or box[3] < 0:

@@ -18,6 +18,7 @@ MAX_SIDE = 2**31 - 1
 MAX_COORD = 1e9  # |x|, |y|, box values: beyond this a number is a corrupt file, not an image position
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN_NUMBERS = frozenset({int, float})
 
 
 class CocoImportError(ValueError):
@@ -106,9 +107,10 @@ class Fields:
         items = self.list_(value, where)
         if len(items) != length:
             self.fail(where, f"expected {length} values{what}, got {len(items)}")
-        for i, item in enumerate(items):
-            if not _is_number(item):
-                self.fail(f"{where}[{i}]", f"expected a number, got {describe(item)}")
+        if not all(type(item) in _PLAIN_NUMBERS for item in items):  # fast path for plain JSON numbers
+            for i, item in enumerate(items):
+                if not _is_number(item):
+                    self.fail(f"{where}[{i}]", f"expected a number, got {describe(item)}")
         try:
             arr = np.array(items, dtype=np.float64)
         except OverflowError:
