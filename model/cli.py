@@ -61,4 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Re-enter through the package module so CommandError is the class the commands raise.
+    from model.cli import main as package_main
+
+    sys.exit(package_main())

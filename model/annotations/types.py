@@ -52,7 +52,7 @@ class Keypoints:
         xy = _frozen_array(self.xy, np.float64, (2,))
         k = xy.shape[0]
         vis = np.array(self.vis, dtype=np.int8).reshape(-1)
-        if vis.shape != (k,) or not np.isin(vis, (0, 1, 2)).all():
+        if vis.shape != (k,) or (k and (vis.min() < 0 or vis.max() > 2)):
             raise ValueError("vis must be (K,) with values in {0, 1, 2}")
         vis.setflags(write=False)
         conf = np.full(k, np.nan, np.float32) if self.confidence is None else self.confidence
