@@ -24,6 +24,7 @@ from model.annotations.types import Prediction
 from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
 from model.infer.crops import Box, box_from_keypoints, check_box, check_image, make_crops, whole_image_box
 from model.infer.decoding import decode_stacks, flip_disagreement, heatmap_to_image_affines, merge_flipped
+from model.nn.hourglass import StackedHourglass
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,18 @@ def _fallback_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module
 
 
 def prepare_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
-    """The single hook choosing memory format and precision: (model, precision, autocast factory).
+    """The single hook choosing kernels and precision: (model, precision, autocast factory).
 
-    Uses `model.infer.runtime.prepare_for_inference` when that module exists, else plain settings.
+    A StackedHourglass goes through `model.infer.runtime.prepare_for_inference` when that exists;
+    any other module (a stand-in in tests) and older trees get plain settings.
     """
-    if importlib.util.find_spec("model.infer.runtime") is None:
+    prepare = None
+    if isinstance(model, StackedHourglass) and importlib.util.find_spec("model.infer.runtime") is not None:
+        prepare = getattr(importlib.import_module("model.infer.runtime"), "prepare_for_inference", None)
+    if prepare is None:
         return _fallback_runtime(model, device)
-    runtime = importlib.import_module("model.infer.runtime")
-    return runtime.prepare_for_inference(model, device)
+    model, precision, autocast = prepare(model, device)
+    return model, precision, autocast
 
 
 def _memory_format(model: nn.Module) -> torch.memory_format:

@@ -1,0 +1,180 @@
+"""`hglabel predict IMAGES_DIR --checkpoint CKPT --out RESULTS.json`: COCO keypoint results for a folder."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from model.cli import CommandError
+
+log = logging.getLogger(__name__)
+
+EPILOG = """\
+output:
+  RESULTS.json is a COCO results list [{image_id, category_id, keypoints [x, y, 2] * K, score,
+  keypoint_scores}]; score is the mean keypoint confidence (peak heatmap value).
+  Without --coco, image ids are 1..N in natural order of the image files found under IMAGES_DIR
+  (recursive; jpg jpeg png bmp tif tiff webp) and RESULTS.images.json lists
+  [{id, file_name (relative to IMAGES_DIR), width, height}]; each image gets one instance, found by a
+  whole-image pass and refined by a crop around its confident keypoints.
+  With --coco GT.json, the ground truth's image ids are used and each of its annotations gets one
+  prediction from a crop of its bbox; annotated images missing on disk are reported.
+
+exit status:
+  0  all readable images were predicted; corrupt or unreadable images are named on stderr and
+     skipped, and do not make the run fail
+  1  images were found but none could be read
+  2  bad arguments: folder, checkpoint, skeleton, ground truth file
+
+distributed:
+  torchrun --nproc_per_node N -m model.cli predict ...   (or python -m torch.distributed.run ...)
+  each rank predicts every N-th image; rank 0 merges the ranks' partial files and writes the output.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="pre-annotate a folder of images, writing COCO keypoint results",
+        description="Pre-annotate a folder of images with a checkpoint; write COCO keypoint results.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR",
+                        help="folder of images (searched recursively)")
+    parser.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT",
+                        help="hglabel checkpoint or pytorch-pose .pth.tar")
+    parser.add_argument("--out", required=True, type=Path, metavar="RESULTS.json",
+                        help="results file to write")
+    parser.add_argument("--coco", type=Path, metavar="GT.json",
+                        help="COCO keypoints file: predict its annotations' boxes, with its image ids")
+    parser.add_argument("--skeleton", metavar="coco17|mpii16|FILE.json",
+                        help="skeleton preset or JSON (required for pytorch-pose checkpoints)")
+    parser.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="crops per forward pass (default 8)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto")
+    parser.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop")
+    parser.add_argument("--decode", default="dark", choices=("dark", "argmax"),
+                        help="heatmap peak decoding (default dark: sub-pixel)")
+    parser.set_defaults(run=run)
+
+
+def images_file_path(out: Path) -> Path:
+    """RESULTS.json → RESULTS.images.json (next to the results)."""
+    stem = out.name[: -len(".json")] if out.name.lower().endswith(".json") else out.name
+    return out.with_name(f"{stem}.images.json")
+
+
+def _predictor(args: argparse.Namespace, device: str):
+    from model.annotations.skeleton import SkeletonError
+    from model.infer.checkpoint import CheckpointError
+    from model.infer.predictor import Predictor
+
+    try:
+        return Predictor(args.checkpoint, device=device, flip_test=args.flip, decode=args.decode,
+                         skeleton=args.skeleton)
+    except (CheckpointError, SkeletonError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _plan(args: argparse.Namespace, predictor) -> tuple[list, int]:
+    """(jobs, category id) from the folder or from --coco; missing GT images are reported."""
+    from model.infer.jobs import coco_jobs, folder_jobs
+    from model.io.coco import CocoImportError, load_coco
+
+    root = args.images_dir
+    if args.coco is None:
+        return folder_jobs(root), 1
+    try:
+        dataset = load_coco(args.coco, image_root=root)
+    except CocoImportError as first:  # e.g. several keypoint categories: choose by the model's skeleton
+        try:
+            dataset = load_coco(args.coco, image_root=root, skeleton=predictor.skeleton)
+        except CocoImportError:
+            raise CommandError(str(first)) from first
+    k_gt, k_model = dataset.skeleton.num_keypoints, predictor.config.num_keypoints
+    if k_gt != k_model:
+        raise CommandError(f"{args.coco}: the ground truth has {k_gt} keypoints, the checkpoint {k_model}")
+    jobs, missing = coco_jobs(dataset, root)
+    if missing:
+        shown = ", ".join(missing[:10]) + (", …" if len(missing) > 10 else "")
+        log.warning("%d annotated image(s) of %s are missing under %s: %s",
+                    len(missing), args.coco, root, shown)
+    return jobs, dataset.category_id
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if not args.images_dir.is_dir():
+        raise CommandError(f"{args.images_dir}: not a folder")
+    if args.batch_size < 1:
+        raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.coco is not None and not args.coco.is_file():
+        raise CommandError(f"{args.coco}: no such ground truth file")
+    if args.out.is_dir():
+        raise CommandError(f"{args.out}: is a folder; --out takes a file name")
+
+
+def _predict_share(args: argparse.Namespace, predictor, jobs: list, category_id: int, ranks):
+    from model.infer.distributed import shard
+    from model.infer.jobs import run_jobs
+    from model.infer.progress import ProgressBar
+
+    mine = shard(jobs, ranks)
+    bar = ProgressBar(len(mine), enabled=ranks.is_main)
+    try:
+        return run_jobs(lambda items: predictor.predict(items, batch_size=args.batch_size), args.images_dir,
+                        mine, category_id, chunk=args.batch_size, on_progress=bar.update)
+    finally:
+        bar.close()
+
+
+def _write(args: argparse.Namespace, output, n_jobs: int) -> int:
+    from model.io.coco_write import write_json_atomic
+
+    if output.failures:
+        print(f"hglabel predict: skipped {len(output.failures)} unreadable image(s):", file=sys.stderr)
+        for _, text in output.failures:
+            print(f"  {text}", file=sys.stderr)
+    if not output.images:
+        print(f"hglabel predict: error: none of the {n_jobs} image(s) could be read", file=sys.stderr)
+        return 1
+    write_json_atomic(args.out, [entry for _, _, entry in output.results])
+    extra = ""
+    if args.coco is None:
+        write_json_atomic(images_file_path(args.out), [entry for _, entry in output.images])
+        extra = f" (image ids in {images_file_path(args.out)})"
+    print(f"predicted {len(output.results)} instance(s) on {len(output.images)} image(s) → {args.out}{extra}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.infer.distributed import (
+        barrier_and_leave,
+        init_group,
+        merge_partials,
+        rank_device,
+        ranks_from_env,
+        write_partial,
+    )
+
+    _check_args(args)
+    try:
+        ranks = ranks_from_env()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    predictor = _predictor(args, rank_device(args.device, ranks))
+    jobs, category_id = _plan(args, predictor)
+    if not jobs:
+        what = f"annotated images of {args.coco}" if args.coco else "images (jpg jpeg png bmp tif tiff webp)"
+        raise CommandError(f"{args.images_dir}: no {what} found")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    init_group(ranks)
+    output = _predict_share(args, predictor, jobs, category_id, ranks)
+    if ranks.distributed:
+        write_partial(args.out, ranks, output)
+        barrier_and_leave(ranks)
+        if not ranks.is_main:
+            return 0
+        output = merge_partials(args.out, ranks.world)
+    return _write(args, output, len(jobs))
