@@ -29,7 +29,7 @@ class TrainConfig:
     epochs: int = 50
     batch_size: int = 16  # per process
     lr: float = 1e-3
-    warmup_steps: int = 100
+    warmup_steps: int = 50
     val_fraction: float = 0.1
     seed: int = 0
     device: str = "auto"
@@ -64,7 +64,7 @@ class TrainConfig:
 def lr_at(step: int, total_steps: int, base_lr: float, warmup_steps: int,
           final_fraction: float = 0.01) -> float:
     """Linear warm-up over `warmup_steps`, then cosine decay to `final_fraction` × base at `total_steps`."""
-    warm = max(1, min(warmup_steps, total_steps // 5 if total_steps >= 5 else 1))
+    warm = max(1, min(warmup_steps, total_steps // 10))
     if step < warm:
         return base_lr * (step + 1) / warm
     progress = min(1.0, (step - warm) / max(1, total_steps - warm))

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -45,6 +46,13 @@ class TrainResult:
     position: Position
     stopped: bool
     metrics: dict
+
+
+def copy_atomic(src: Path, dst: Path) -> None:
+    """Copy a file so that `dst` is either the old or the complete new file (temp + os.replace)."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
 
 
 def finite_or_none(value):
@@ -213,8 +221,9 @@ class Trainer:
             improved = bool(np.isfinite(value) and value < self.pos.best_value)
             if improved:
                 self.pos.best_value, self.pos.best_epoch = float(value), self.pos.epoch
-                self._save(self.cfg.out_dir / BEST, metrics, train_loss)
             self._save(self.cfg.out_dir / LAST, metrics, train_loss)
+            if improved:
+                copy_atomic(self.cfg.out_dir / LAST, self.cfg.out_dir / BEST)
         D.barrier(self.ctx)
         self.progress.emit("epoch", epoch=self.pos.epoch, step=self.pos.step, loss=train_loss,
                            lr=self.optimizer.param_groups[0]["lr"], val=metrics, best=improved,

@@ -52,6 +52,15 @@ def _transfer(model: StackedHourglass, state: dict[str, torch.Tensor]) -> list[s
     return sorted(set(own) - set(fits))
 
 
+def zero_heads(model: StackedHourglass) -> None:
+    """Start every stack's `score` layer at zero, so the first heatmaps are the all-zero baseline (the
+    MSE starts near its 'predict nothing' value instead of a large random-output error)."""
+    with torch.no_grad():
+        for layer in model.score:
+            layer.weight.zero_()
+            layer.bias.zero_()
+
+
 def init_model(cfg: TrainConfig,
                skeleton: Skeleton) -> tuple[StackedHourglass, HourglassConfig, Normalization]:
     """A seeded new network, or one initialised from cfg.init (keypoint heads re-initialised when the
@@ -62,7 +71,9 @@ def init_model(cfg: TrainConfig,
         size = cfg.arch.input_size or DEFAULT_INPUT
         config = HourglassConfig(num_keypoints=k, stacks=cfg.arch.stacks, blocks=cfg.arch.blocks,
                                  features=cfg.arch.features, input_size=(size, size))
-        return build_hourglass(config), config, Normalization()
+        model = build_hourglass(config)
+        zero_heads(model)
+        return model, config, Normalization()
     bundle = _load_init(cfg.init)
     src = bundle.config
     size = (cfg.arch.input_size,) * 2 if cfg.arch.input_size else src.input_size
@@ -70,6 +81,8 @@ def init_model(cfg: TrainConfig,
                              depth=src.depth, input_size=size)
     model = build_hourglass(config)
     fresh = _transfer(model, bundle.state_dict)
+    if any(name.startswith("score.") for name in fresh):
+        zero_heads(model)
     if fresh:
         log.warning("--init %s: %d tensors do not fit and start fresh (%s …)", cfg.init, len(fresh), fresh[0])
     return model, config, bundle.normalization
