@@ -29,22 +29,18 @@ from model.annotations.types import Instance, Keypoints, ReviewStatus, Source
 from model.io.coco import (
     CocoAnnotation,
     CocoDataset,
-    CocoImage,
-    build_coco,
     build_results,
-    load_coco,
+    parse_coco,
+    read_json,
     write_json_atomic,
 )
-from model.io.images import ImageReadError, read_image_size
 from model.project import rows
+from model.project.coco_bulk_read import BulkCoco, bulk_from_dataset, bulk_parse
+from model.project.coco_bulk_write import ExportError, coco_images, project_coco_dict
 from model.project.paths import default_project_path
 from model.project.store import ImageRecord, ProjectError, ProjectStore
 
 log = logging.getLogger(__name__)
-
-
-class ExportError(ProjectError):
-    """The project cannot be exported as asked; the message names the image or file."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +75,16 @@ def project_to_coco(
         done = rec.status == ReviewStatus.DONE
         if not done and not labelled:
             continue
-        instances = by_image.get(image_id, [])
-        if not (done or include_predictions):
-            instances = [inst for inst in map(_human_only, instances) if inst is not None]
-        kept = instances
+        kept = by_image.get(image_id, [])
+        if not done:
+            if not include_predictions:
+                kept = [inst for inst in map(_human_only, kept) if inst is not None]
+            kept = [inst for inst in kept if inst.keypoints.num_labelled > 0]
         if not done and not kept:
             continue
         chosen.append(rec)
         annotations += [CocoAnnotation(int(inst.instance_id), image_id, inst) for inst in kept]
-    return CocoDataset(store.skeleton, 1, _coco_images(store, chosen), annotations)
+    return CocoDataset(store.skeleton, 1, coco_images(store, chosen), annotations)
 
 
 def _human_only(inst: Instance) -> Instance | None:
@@ -103,27 +100,11 @@ def _human_only(inst: Instance) -> Instance | None:
                     inst.source, inst.instance_id, inst.category_id)
 
 
-def _coco_images(store: ProjectStore, records: list[ImageRecord]) -> list[CocoImage]:
-    out = []
-    for rec in records:
-        width, height = rec.width, rec.height
-        if width is None or height is None:
-            path = store.image_root / rec.path
-            try:
-                width, height = read_image_size(path)
-            except (ImageReadError, OSError) as exc:
-                raise ExportError(f"{path}: image size unknown and the file cannot be read: {exc}") from exc
-            store.set_image_size(rec.id, width, height)
-        out.append(CocoImage(rec.id, rec.path, int(width), int(height)))
-    return out
-
-
 def export_coco(store: ProjectStore, out: str | Path, labelled: bool = False,
                 include_predictions: bool = False) -> ExportReport:
     """Write the project as COCO keypoints JSON to out, atomically (temp file + rename)."""
-    dataset = project_to_coco(store, labelled, include_predictions)
     try:
-        data = build_coco(dataset)
+        data = project_coco_dict(store, labelled, include_predictions)
         write_json_atomic(out, data)
     except (ValueError, OSError) as exc:
         raise ExportError(f"{out}: cannot export: {exc}") from exc
@@ -162,39 +143,54 @@ def import_coco(coco_path: str | Path, images_dir: str | Path, project: str | Pa
     if not images_dir.is_dir():
         raise ProjectError(f"{images_dir}: image folder does not exist")
     path = Path(project) if project is not None else default_project_path(images_dir)
+    data = read_json(coco_path)
     if path.exists():
         with ProjectStore.open(path) as store:
             if store.image_root != images_dir.resolve():
                 raise ProjectError(
                     f"{path}: project images are in {store.image_root}, not {images_dir.resolve()}"
                 )
-            dataset = load_coco(coco_path, image_root=store.image_root, skeleton=store.skeleton)
-            return _import_into(store, dataset, replace)
-    dataset = load_coco(coco_path, image_root=images_dir, skeleton=skeleton)
-    with ProjectStore.create(path, images_dir, dataset.skeleton, scan=False) as store:
-        report = _import_into(store, dataset, replace)
+            return _import_into(store, read_coco(data, str(coco_path), store.image_root, store.skeleton),
+                                replace)
+    bulk = read_coco(data, str(coco_path), images_dir, skeleton)
+    with ProjectStore.create(path, images_dir, bulk.skeleton, scan=False) as store:
+        report = _import_into(store, bulk, replace)
         store.rescan()
         return report
 
 
-def _import_into(store: ProjectStore, dataset: CocoDataset, replace: bool) -> ImportReport:
+def read_coco(data, source: str, image_root: Path, skeleton: Skeleton | None) -> BulkCoco:
+    """Validated arrays of decoded COCO JSON: the bulk reader, or parse_coco when the file is not
+    plainly well-formed (its CocoImportError names the file and the field)."""
+    bulk = bulk_parse(data, source, image_root, skeleton)
+    if bulk is None:
+        bulk = bulk_from_dataset(parse_coco(data, source, image_root=image_root, skeleton=skeleton))
+    return bulk
+
+
+def _import_into(store: ProjectStore, bulk: BulkCoco, replace: bool) -> ImportReport:
     known = {r.path for r in store.images()}
-    path_ids = store.add_images(im.file_name for im in dataset.images)
-    project_id = {im.id: path_ids[im.file_name] for im in dataset.images}
-    occupied = {row[1] for row in store.iter_instance_rows(list(project_id.values()))}
+    path_ids = store.add_images(bulk.file_names)
+    project_ids = np.array([path_ids[n] for n in bulk.file_names], np.int64)
+    to_project = dict(zip(bulk.image_ids.tolist(), project_ids.tolist(), strict=True))
+    occupied = store.images_with_instances() & set(project_ids.tolist())
     clear = sorted(occupied) if replace else []
     if replace:
         occupied = set()
-    items = [
-        (project_id[ann.image_id], ann.instance) for ann in dataset.annotations
-        if project_id[ann.image_id] not in occupied
+    ann_pids = [to_project[i] for i in bulk.ann_image.tolist()]
+    k_bytes = bulk.ann_kp.shape[1] * rows.KP_DTYPE.itemsize
+    blob = bulk.ann_kp.tobytes()
+    params = [
+        (None, pid, bulk.category_id, x, y, w, h, 1.0, str(Source.HUMAN), blob[i * k_bytes:(i + 1) * k_bytes])
+        for i, (pid, (x, y, w, h)) in enumerate(zip(ann_pids, bulk.ann_box.tolist(), strict=True))
+        if pid not in occupied
     ]
-    written = {im.id for im in dataset.images if project_id[im.id] not in occupied}
-    statuses = {project_id[i]: ReviewStatus.DONE for i in written}
-    sizes = {project_id[im.id]: (im.width, im.height) for im in dataset.images}
-    count = store.insert_instances(items, statuses=statuses, sizes=sizes, clear_images=clear)
-    matched = sum(1 for im in dataset.images if im.file_name in known)
-    skipped = len(dataset.images) - len(written)
+    written = [p for p in project_ids.tolist() if p not in occupied]
+    sizes = dict(zip(project_ids.tolist(), map(tuple, bulk.sizes.tolist()), strict=True))
+    count = store.insert_rows(params, statuses=dict.fromkeys(written, ReviewStatus.DONE), sizes=sizes,
+                              clear_images=clear)
+    matched = sum(1 for n in bulk.file_names if n in known)
+    skipped = len(bulk.file_names) - len(written)
     if skipped:
         log.info("%d image(s) already had instances and were left alone (use replace to overwrite)", skipped)
-    return ImportReport(store.path, len(dataset.images) - matched, matched, skipped, count)
+    return ImportReport(store.path, len(bulk.file_names) - matched, matched, skipped, count)

@@ -60,6 +60,8 @@ def relative_image_path(root: Path, path: str | Path) -> str:
 
     `path` may be absolute or relative to root. '..' segments that stay inside root are resolved.
     """
+    if isinstance(path, str) and _plain(path):
+        return path
     p = Path(path)
     if not p.is_absolute():
         parts = PurePosixPath(str(path).replace("\\", "/")).parts
@@ -72,6 +74,13 @@ def relative_image_path(root: Path, path: str | Path) -> str:
     except ValueError as exc:
         raise PathEscapeError(f"{path}: outside the image root {root}") from exc
     return _clean_relative(PurePosixPath(rel.as_posix()).parts, path)
+
+
+def _plain(path: str) -> bool:
+    """Already a clean relative POSIX path (the common case, checked without pathlib)."""
+    return bool(path) and path[0] != "/" and "\\" not in path and ":" not in path and all(
+        part not in ("", ".", "..") for part in path.split("/")
+    )
 
 
 def _clean_relative(parts: tuple[str, ...], original) -> str:

@@ -13,9 +13,10 @@ _DIGITS = re.compile(r"(\d+)")
 
 def natural_key(path: str) -> tuple:
     """Sort key where digit runs compare as numbers: 'img2' < 'img10'; case-insensitive, then exact."""
-    parts = _DIGITS.split(path.lower())
+    parts: list = _DIGITS.split(path.lower())
     # re.split with one capture group alternates text, digits, text…: positions keep one type.
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), path
+    parts[1::2] = map(int, parts[1::2])
+    return tuple(parts), path
 
 
 def natural_sorted(paths) -> list[str]:

@@ -22,7 +22,7 @@ from model.annotations.types import Instance, ReviewStatus, Source
 from model.project import rows, schema
 from model.project.applier import StaleEditError, apply_edit
 from model.project.paths import PathEscapeError, default_project_path, relative_image_path
-from model.project.scan import natural_key, scan_folder
+from model.project.scan import natural_sorted, scan_folder
 from model.project.skeleton_migration import migrate_blob
 
 __all__ = ["ImageRecord", "ProjectError", "ProjectStore", "RescanReport", "StaleEditError",
@@ -260,8 +260,7 @@ class ProjectStore:
             known = dict(self._conn.execute("SELECT path, id FROM images").fetchall())
             new = [p for p in dict.fromkeys(rels) if p not in known]
             if new:
-                self._conn.executemany("INSERT INTO images (path) VALUES (?)", [(p,) for p in new])
-                self._reorder()
+                self._insert_paths(new)
                 known = dict(self._conn.execute("SELECT path, id FROM images").fetchall())
         return {p: known[p] for p in rels}
 
@@ -277,19 +276,21 @@ class ProjectStore:
             new = [p for p in found if p not in known]
             vanished = [p for p, m in known.items() if not m and p not in present]
             returned = [p for p, m in known.items() if m and p in present]
-            self._conn.executemany("INSERT INTO images (path) VALUES (?)", [(p,) for p in new])
+            self._insert_paths(new)
             self._conn.executemany("UPDATE images SET missing=1 WHERE path=?", [(p,) for p in vanished])
             self._conn.executemany("UPDATE images SET missing=0 WHERE path=?", [(p,) for p in returned])
-            if new:
-                self._reorder()
             total = len(known) + len(new)
         return RescanReport(len(new), len(vanished), len(returned), total)
 
-    def _reorder(self) -> None:
-        ids = self._conn.execute("SELECT id, path, ord FROM images").fetchall()
-        ordered = sorted(ids, key=lambda r: natural_key(r[1]))
+    def _insert_paths(self, new: list[str]) -> None:
+        """Insert new image paths and keep `ord` the natural order of all paths (inside a transaction)."""
+        if not new:
+            return
+        existing = self._conn.execute("SELECT id, path, ord FROM images").fetchall()
+        order = {p: i for i, p in enumerate(natural_sorted([r[1] for r in existing] + new))}
+        self._conn.executemany("INSERT INTO images (path, ord) VALUES (?, ?)", [(p, order[p]) for p in new])
         self._conn.executemany(
-            "UPDATE images SET ord=? WHERE id=?", [(i, r[0]) for i, r in enumerate(ordered) if r[2] != i]
+            "UPDATE images SET ord=? WHERE id=?", [(order[p], i) for i, p, o in existing if o != order[p]]
         )
 
     # ---- instances -----------------------------------------------------------------------------
@@ -302,10 +303,15 @@ class ProjectStore:
         return [rows.row_to_instance(r) for r in found]
 
     def iter_instance_rows(self, image_ids: list[int] | None = None) -> Iterator[tuple]:
-        """Raw rows (INSTANCE_COLUMNS order, keypoints still packed) for bulk readers like export."""
+        """Raw rows (INSTANCE_COLUMNS order, keypoints still packed) for bulk readers like export.
+
+        All rows come in the images' natural order (then by instance id); a selection by image id.
+        """
         with self._lock:
             if image_ids is None:
-                sql = f"SELECT {rows.INSTANCE_COLUMNS} FROM instances ORDER BY image_id, id"
+                cols = ", ".join(f"i.{c.strip()}" for c in rows.INSTANCE_COLUMNS.split(","))
+                sql = (f"SELECT {cols} FROM instances AS i JOIN images AS m ON m.id = i.image_id"
+                       " ORDER BY m.ord, m.id, i.id")
                 found = self._conn.execute(sql).fetchall()
             else:
                 self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS sel (id INTEGER PRIMARY KEY)")
@@ -325,19 +331,33 @@ class ProjectStore:
         (not undoable; used by import), after deleting every instance of `clear_images`.
         Returns the number of instances inserted."""
         params = [rows.instance_params(image_id, inst) for image_id, inst in items]
+        return self.insert_rows(params, statuses, sizes, clear_images)
+
+    def insert_rows(
+        self, params: list[tuple], statuses: dict[int, ReviewStatus] | None = None,
+        sizes: dict[int, tuple[int, int]] | None = None, clear_images: Iterable[int] = (),
+    ) -> int:
+        """insert_instances with rows already in rows.INSTANCE_COLUMNS order (keypoints packed)."""
         with self._write():
             self._conn.executemany("DELETE FROM instances WHERE image_id=?", [(i,) for i in clear_images])
             self._conn.executemany(rows.INSERT_INSTANCE, params)
-            if statuses:
-                self._conn.executemany(
-                    "UPDATE images SET status=? WHERE id=?", [(str(s), i) for i, s in statuses.items()]
-                )
-            if sizes:
-                self._conn.executemany(
-                    "UPDATE images SET width=?, height=? WHERE id=?",
-                    [(w, h, i) for i, (w, h) in sizes.items()],
-                )
+            statuses, sizes = statuses or {}, sizes or {}
+            both = [(str(s), *sizes[i], i) for i, s in statuses.items() if i in sizes]
+            self._conn.executemany("UPDATE images SET status=?, width=?, height=? WHERE id=?", both)
+            self._conn.executemany(
+                "UPDATE images SET status=? WHERE id=?",
+                [(str(s), i) for i, s in statuses.items() if i not in sizes],
+            )
+            self._conn.executemany(
+                "UPDATE images SET width=?, height=? WHERE id=?",
+                [(w, h, i) for i, (w, h) in sizes.items() if i not in statuses],
+            )
         return len(params)
+
+    def images_with_instances(self) -> set[int]:
+        """Ids of the images that have at least one instance."""
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT DISTINCT image_id FROM instances")}
 
     # ---- maintenance ---------------------------------------------------------------------------
     def integrity_check(self) -> str:
