@@ -124,20 +124,44 @@ def test_batching_keeps_order_and_results() -> None:
         np.testing.assert_allclose(a.keypoints, centres, atol=1.0)
 
 
+class RecordingNet(nn.Module):
+    """Stand-in that keeps its input and returns constant heatmaps of the right shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Conv2d(1, 1, 1)
+        self.inputs: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        self.inputs.append(x.detach().clone())
+        return [torch.zeros(x.shape[0], 3, x.shape[2] // 4, x.shape[3] // 4) for _ in range(CONFIG.stacks)]
+
+
 def test_input_is_normalised_rgb_in_network_layout() -> None:
-    """The predictor feeds the network exactly the normalised RGB crop (N, 3, H, W)."""
-    torch.manual_seed(0)
-    model = build_hourglass(CONFIG).eval()
+    """The network gets exactly the normalised RGB crop as (N, 3, H, W) float32."""
     norm = Normalization((0.4, 0.5, 0.6), (0.2, 0.3, 0.4))
-    bundle = ModelBundle(CONFIG, PLAIN, norm, model.state_dict(), {})
+    net = RecordingNet()
+    predictor = Predictor(ModelBundle(CONFIG, PLAIN, norm, {}, {}), device="cpu", network=net)
     image = np.random.default_rng(1).integers(0, 256, (70, 90, 3), dtype=np.uint8)
     box = (10.0, 5.0, 50.0, 40.0)
-    (pred,) = Predictor(bundle, device="cpu").predict([(image, box)])
+    predictor.predict([(image, box)])
     crops, _ = make_crops([image], [box], CONFIG.input_size, 1.25)
-    x = (torch.from_numpy(crops).float() / 255 - torch.tensor(norm.mean)) / torch.tensor(norm.std)
-    with torch.no_grad():
-        expected = torch.stack(model(x.permute(0, 3, 1, 2)), dim=1)[0].numpy()
-    np.testing.assert_allclose(pred.stack_heatmaps, expected, rtol=1e-4, atol=1e-5)
+    expected = (torch.from_numpy(crops).float() / 255 - torch.tensor(norm.mean)) / torch.tensor(norm.std)
+    (seen,) = net.inputs
+    assert seen.dtype == torch.float32 and seen.shape == (1, 3, 64, 64)
+    torch.testing.assert_close(seen, expected.permute(0, 3, 1, 2), rtol=1e-6, atol=1e-6)
+
+
+def test_real_hourglass_runs_with_every_stack() -> None:
+    torch.manual_seed(0)
+    bundle = ModelBundle(CONFIG, PLAIN, Normalization(), build_hourglass(CONFIG).state_dict(), {})
+    predictor = Predictor(bundle, device="cpu", flip_test=True)
+    image = np.random.default_rng(2).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    preds = predictor.predict([(image, None), (image, (10.0, 5.0, 50.0, 40.0))], batch_size=1)
+    for pred in preds:
+        assert pred.stack_heatmaps.shape == (2, 3, 16, 16) and np.isfinite(pred.stack_heatmaps).all()
+        assert pred.stack_keypoints.shape == (2, 3, 2) and pred.flip_disagreement.shape == (3,)
+    assert predictor.precision in ("fp32", "bf16", "fp16")
 
 
 def test_bad_arguments_are_rejected() -> None:
