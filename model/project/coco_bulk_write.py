@@ -74,7 +74,7 @@ def annotation_dicts(found: list[tuple], kp: np.ndarray, category_id: int) -> li
     counts = labelled.sum(axis=1).tolist()
     out = []
     for row, flat_kp, count in zip(found, flat_lists, counts, strict=True):
-        x, y, w, h = float(row[3]), float(row[4]), float(row[5]), float(row[6])
+        x, y, w, h = row[3:7]  # REAL columns: Python floats
         if not (math.isfinite(x + y + w + h) and w >= 0 and h >= 0):
             raise ValueError(f"annotation {row[0]}: bad box {(x, y, w, h)}")
         area = w * h

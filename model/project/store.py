@@ -8,7 +8,6 @@ transaction and is committed before the call returns. There is no save step.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -19,18 +18,22 @@ from pathlib import Path
 from model.annotations.edits import Edit
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, ReviewStatus, Source
-from model.project import rows, schema
+from model.project import rows
 from model.project.applier import StaleEditError, apply_edit
+from model.project.connection import (
+    ProjectError,
+    build_atomically,
+    connect,
+    marks_done,
+    root_for_meta,
+    transaction,
+)
 from model.project.paths import PathEscapeError, default_project_path, relative_image_path
 from model.project.scan import natural_sorted, scan_folder
 from model.project.skeleton_migration import migrate_blob
 
-__all__ = ["ImageRecord", "ProjectError", "ProjectStore", "RescanReport", "StaleEditError",
-           "default_project_path"]
-
-
-class ProjectError(Exception):
-    """A project cannot be opened or changed; the message names the file and the problem."""
+__all__ = ["ImageRecord", "PathEscapeError", "ProjectError", "ProjectStore", "RescanReport",
+           "StaleEditError", "default_project_path"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class RescanReport:
 
 
 _IMAGE_COLUMNS = "id, path, status, width, height, missing"
+_STATUS_OF = {str(s): s for s in ReviewStatus}  # faster than ReviewStatus(value) for 10 000 rows
 
 
 class ProjectStore:
@@ -61,6 +65,7 @@ class ProjectStore:
 
     def __init__(self, conn: sqlite3.Connection, path: Path, image_root: Path):
         self._conn = conn
+        self._full_sync = conn.execute("PRAGMA synchronous").fetchone()[0] >= 2
         self._lock = threading.RLock()
         self.path = path
         self.image_root = image_root
@@ -81,7 +86,7 @@ class ProjectStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProjectError(f"{path}: cannot create the project folder: {exc}") from exc
-        _build_atomically(path, root, skeleton)
+        build_atomically(path, root, skeleton)
         store = cls.open(path, durability=durability)
         if scan:
             store.rescan()
@@ -97,15 +102,15 @@ class ProjectStore:
             if image_root is None or skeleton is None:
                 raise ProjectError(f"{path}: no such project file")
             return cls.create(path, image_root, skeleton, durability=durability)
-        conn = _connect(path, durability)
+        conn = connect(path, durability)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if "skeleton" not in meta or "image_root" not in meta:
             conn.close()
             raise ProjectError(f"{path}: project file lacks its skeleton or image root")
         if image_root is not None:
             root = Path(image_root).resolve()
-            with _tx(conn):
-                conn.execute("UPDATE meta SET value=? WHERE key='image_root'", (_root_for_meta(path, root),))
+            with transaction(conn):
+                conn.execute("UPDATE meta SET value=? WHERE key='image_root'", (root_for_meta(path, root),))
         else:
             root = (path.resolve().parent / meta["image_root"]).resolve()
         return cls(conn, path.resolve(), root)
@@ -179,10 +184,24 @@ class ProjectStore:
         """Apply edit in one committed transaction; return it as applied (new instance ids filled in).
 
         Undo is `store.apply(applied.inverse())`. Raises StaleEditError (nothing changed) when the
-        file no longer holds the edit's old state.
+        file no longer holds the edit's old state. An edit that marks an image done is committed
+        with synchronous=FULL, which makes it and every earlier commit survive power loss too.
         """
-        with self._write():
-            return apply_edit(self._conn, edit)
+        if self._full_sync or not marks_done(edit):
+            with self._write():
+                return apply_edit(self._conn, edit)
+        with self._lock:
+            self._conn.execute("PRAGMA synchronous=FULL")
+            try:
+                with self._write():
+                    return apply_edit(self._conn, edit)
+            finally:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+
+    def sync(self) -> None:
+        """Checkpoint the WAL into the database file and fsync it (e.g. on idle or before a backup)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(FULL)")
 
     # ---- images --------------------------------------------------------------------------------
     def images(
@@ -200,7 +219,8 @@ class ProjectStore:
             sql += " WHERE " + " AND ".join(cond)
         with self._lock:
             found = self._conn.execute(sql + " ORDER BY ord, id", params).fetchall()
-        return [ImageRecord(i, p, ReviewStatus(s), w, h, bool(m)) for i, p, s, w, h, m in found]
+        status_of = _STATUS_OF
+        return [ImageRecord(i, p, status_of[s], w, h, m == 1) for i, p, s, w, h, m in found]
 
     def image(self, image_id: int) -> ImageRecord:
         with self._lock:
@@ -367,62 +387,5 @@ class ProjectStore:
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        with self._lock, _tx(self._conn):
+        with self._lock, transaction(self._conn):
             yield
-
-
-@contextmanager
-def _tx(conn: sqlite3.Connection) -> Iterator[None]:
-    """One IMMEDIATE transaction: committed on success, rolled back on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _connect(path: Path, durability: str) -> sqlite3.Connection:
-    try:
-        conn = schema.connect(str(path), durability)
-    except sqlite3.Error as exc:
-        raise ProjectError(f"{path}: cannot open project file: {exc}") from exc
-    except schema.SchemaError as exc:
-        raise ProjectError(str(exc)) from exc
-    try:
-        schema.migrate(conn, str(path))
-    except (schema.SchemaError, sqlite3.Error) as exc:
-        conn.close()
-        raise ProjectError(f"{path}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)) from exc
-    return conn
-
-
-def _build_atomically(path: Path, root: Path, skeleton: Skeleton) -> None:
-    """Write schema + meta to a side file, then rename it into place: a kill never leaves half a project."""
-    tmp = path.with_name(path.name + ".creating")
-    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        leftover.unlink(missing_ok=True)
-    conn = _connect(tmp, "normal")
-    try:
-        with _tx(conn):
-            conn.execute("INSERT INTO meta VALUES ('skeleton', ?)", (json.dumps(skeleton.to_dict()),))
-            conn.execute("INSERT INTO meta VALUES ('image_root', ?)", (_root_for_meta(path, root),))
-    finally:
-        conn.close()  # last connection: SQLite checkpoints the WAL into the file and deletes it
-    os.replace(tmp, path)
-
-
-def _root_for_meta(db_path: Path, root: Path) -> str:
-    """Image root as stored: relative to the project file's folder when the file lies inside the root
-    (the folder can move), else absolute."""
-    db_dir = db_path.resolve().parent
-    try:
-        db_dir.relative_to(root)
-    except ValueError:
-        return str(root)
-    return os.path.relpath(root, db_dir)
-
-
-# re-exported for callers that catch path errors from store methods
-PathEscapeError = PathEscapeError

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from model.annotations.edits import Batch, SetStatus
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Keypoints, ReviewStatus
 from model.project import paths, rows, schema
@@ -107,3 +108,21 @@ def test_relative_paths_are_normalised(tmp_path):
             store.add_images(["../outside.png"])
         ids = store.add_images(["b10.png", "b9.png", "b9.png"])
         assert [r.path for r in store.images()] == ["b9.png", "b10.png"] and len(ids) == 2
+
+
+def test_marking_done_commits_with_full_sync(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    with ProjectStore.create(tmp_path / "p.db", tmp_path, SK) as store:
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        image_id = store.images()[0].id
+        store.apply(SetStatus(image_id, ReviewStatus.UNLABELLED, ReviewStatus.IN_REVIEW))
+        assert not any("synchronous" in s for s in statements)
+        store.apply(Batch((SetStatus(image_id, ReviewStatus.IN_REVIEW, ReviewStatus.DONE),)))
+        sync = [s for s in statements if "synchronous" in s]
+        assert sync == ["PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL"]
+        between = statements[statements.index(sync[0]):statements.index(sync[1])]
+        assert "BEGIN IMMEDIATE" in between and "COMMIT" in between
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # back to NORMAL
+        store.sync()
+        assert store.image(image_id).status == ReviewStatus.DONE
