@@ -1,4 +1,4 @@
-"""The QApplication and `run_app(argv)`: `hglabel [FOLDER] [--skeleton S] [--checkpoint C]` opens the window."""
+"""`run_app(argv)`: `hglabel [FOLDER] [--skeleton S] [--checkpoint C]` opens the window."""
 
 from __future__ import annotations
 

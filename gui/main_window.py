@@ -57,8 +57,17 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._connect()
         self._pending_checkpoint: str | None = None
+        self.export_window: ExportDialog | None = None
         self.update_title()
         self.resize(1400, 900)
+        self._size_docks()
+
+    def _size_docks(self) -> None:
+        """Start with narrow side docks so the canvas gets most of the width."""
+        docks = self.findChildren(QDockWidget)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        widths = [250 if self.dockWidgetArea(d) == left else 380 for d in docks]
+        self.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
 
     # ---- construction ---------------------------------------------------------------------------
     def _handlers(self) -> dict:
@@ -242,6 +251,7 @@ class MainWindow(QMainWindow):
         dialog.exported.connect(
             lambda r: self.status.showMessage(f"Exported {r.images} images to {r.path}", 8000))
         dialog.show()
+        self.export_window = dialog
         return dialog
 
     def settings_dialog(self) -> SettingsDialog:

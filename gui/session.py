@@ -246,7 +246,7 @@ class Session(IntentsMixin, PredictMixin, QObject):
         if rec is not None and rec.id in ids:
             self.instances = self.store.instances(rec.id)
             ids_now = {i.instance_id for i in self.instances}
-            if self.selected_id is not None and self.selected_id not in ids_now:
+            if self.selected_id not in ids_now:  # gone, or none selected yet: take the last one
                 self.selected_id = self.instances[-1].instance_id if self.instances else None
                 self.selected_k = None
             self.annotations_changed.emit()

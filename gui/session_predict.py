@@ -111,10 +111,11 @@ class PredictMixin:
 
     def cancel_batch(self) -> None:
         rid = self.batch_request
-        if rid is None or self.inference is None:
+        if rid is None:
             return
         self._ignored.add(rid)
-        self.inference.cancel(rid)
+        if self.inference is not None:
+            self.inference.cancel(rid)
         self._finish_batch(cancelled=True)
 
     def reset_predictions(self) -> None:

@@ -113,8 +113,9 @@ class StatusFilterModel(QSortFilterProxyModel):
         return self._status
 
     def set_status(self, status: ReviewStatus | None) -> None:
+        self.beginFilterChange()
         self._status = status
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def accepts(self, record: ImageRecord) -> bool:
         return self._status is None or record.status == self._status

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem
 
@@ -142,5 +142,7 @@ class ImageCanvas(pg.GraphicsView):
         scene = self.view_box.mapViewToScene(QPointF(x, y))
         return QPointF(self.mapFromScene(scene))
 
-    def map_widget_to_image(self, point: QPointF) -> QPointF:
-        return self.view_box.mapSceneToView(self.mapToScene(point.toPoint()))
+    def map_widget_to_image(self, point: QPoint | QPointF) -> QPointF:
+        """Viewport widget coordinates → image pixels."""
+        p = point.toPoint() if isinstance(point, QPointF) else point
+        return self.view_box.mapSceneToView(self.mapToScene(p))

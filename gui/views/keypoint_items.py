@@ -79,6 +79,14 @@ class KeypointItem(QGraphicsObject):
         path.addEllipse(QPointF(0, 0), r, r)
         return path
 
+    def collidesWithPath(self, path: QPainterPath, _mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:  # noqa: N802
+        """Hit-test against the disc: Qt would use the view box's clip path for a clipped item,
+        which makes the whole bounding square (and more) grab the mouse."""
+        return path.intersects(self.shape())
+
+    def contains(self, point: QPointF) -> bool:
+        return self.shape().contains(point)
+
     def paint(self, painter: QPainter, _option, _widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         r = self.radius

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from model.annotations.skeleton import Skeleton
-from tests.gui.helpers import make_tiny_checkpoint, openfield_skeleton
+from tests.gui.helpers import activate, make_tiny_checkpoint, openfield_skeleton
 
 
 @pytest.fixture(scope="session")
@@ -50,5 +50,6 @@ def window(qtbot, tmp_path: Path):
     win.resize(1200, 800)
     win.show()
     qtbot.waitExposed(win)
+    activate(qtbot, win)
     yield win
     win.close()

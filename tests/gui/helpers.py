@@ -28,6 +28,14 @@ def make_tiny_checkpoint(path: Path, skeleton: Skeleton) -> Path:
     return save_checkpoint(path, build_hourglass(config), config, skeleton, Normalization())
 
 
+def activate(qtbot, window) -> None:
+    """Make window the active window, so its keyboard shortcuts fire (offscreen needs asking)."""
+    from PySide6.QtWidgets import QApplication
+
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+
+
 def widget_point(canvas, x: float, y: float) -> QPoint:
     """Image pixel → viewport widget coordinates (rounded)."""
     return canvas.map_image_to_widget(x, y).toPoint()
