@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from gui.inspector import list_model
 from gui.inspector.dock import SOURCE_KEYPOINT, HeatmapDock
 from gui.inspector.overlay import HEATMAP_Z, MARKS_Z, PATH_Z, HeatmapOverlay, PeakPath, UncertaintyMarks
+from gui.inspector.qt_util import keep_singletons_alive
 from gui.workers.inference import ImageResult
 from model.annotations.edits import move_keypoint
 from model.annotations.types import Instance, Prediction, ReviewStatus
@@ -46,11 +47,13 @@ class InspectorController(QObject):
 
     def __init__(self, window, cache_mb: float = 256.0) -> None:
         super().__init__(window)
+        keep_singletons_alive()  # PySide6 6.12 on Python 3.11 leaks None/True refs (see qt_util)
         self.window, self.session, self.canvas = window, window.session, window.canvas
         self.cache = HeatmapCache(cache_mb)
         self.scores: dict[int, ImageUncertainty] = {}
         self.dock = HeatmapDock(window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        window.resizeDocks([self.dock], [460], Qt.Orientation.Horizontal)
         self.overlay, self.path, self.marks = HeatmapOverlay(), PeakPath(), UncertaintyMarks()
         for item, z in ((self.overlay, HEATMAP_Z), (self.path, PATH_Z), (self.marks, MARKS_Z)):
             self.canvas.add_overlay(item, z)
