@@ -77,29 +77,34 @@ class HeatmapDock(QDockWidget):
         self.stack_spin.valueChanged.connect(self._on_stack_spin)
         return row
 
-    def _build_overlay_controls(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.overlay_check = QCheckBox("Overlay")
+    def _build_overlay_controls(self) -> QVBoxLayout:
+        self.overlay_check = QCheckBox("Overlay on image")
         self.source_combo = QComboBox()
         self.source_combo.addItem("keypoint", SOURCE_KEYPOINT)
         self.source_combo.addItem("max of all", SOURCE_MAX)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(60)
-        self.opacity_slider.setToolTip("Overlay opacity")
         self.cmap_combo = QComboBox()
         self.cmap_combo.addItems(list(COLORMAPS))
         self.cmap_combo.setCurrentText(DEFAULT_COLORMAP)
         self.path_check = QCheckBox("Peak path")
         self.path_check.setChecked(True)
-        for w in (self.overlay_check, self.source_combo, self.opacity_slider, self.cmap_combo,
-                  self.path_check):
-            row.addWidget(w)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(60)
+        self.opacity_slider.setToolTip("Overlay opacity")
+        rows = QVBoxLayout()
+        top, bottom = QHBoxLayout(), QHBoxLayout()
+        for w in (self.overlay_check, self.source_combo, self.cmap_combo):
+            top.addWidget(w)
+        bottom.addWidget(QLabel("Opacity"))
+        bottom.addWidget(self.opacity_slider, 1)
+        bottom.addWidget(self.path_check)
+        rows.addLayout(top)
+        rows.addLayout(bottom)
         for signal in (self.overlay_check.toggled, self.source_combo.currentIndexChanged,
                        self.opacity_slider.valueChanged, self.path_check.toggled):
             signal.connect(lambda *_: self.overlay_changed.emit())
         self.cmap_combo.currentTextChanged.connect(self._on_cmap)
-        return row
+        return rows
 
     def _build_list_controls(self) -> QHBoxLayout:
         row = QHBoxLayout()

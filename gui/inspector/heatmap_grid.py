@@ -27,6 +27,17 @@ Cell = tuple[int, int]  # (stack, keypoint), 0-based
 _GAP, _LABEL, _BAR = 0.12, 0.26, 0.14  # fractions of the heatmap size
 
 
+def best_columns(count: int, width: float, height: float) -> int:
+    """Columns that make square cells (with label strip, gaps, colour bar) about largest in width × height."""
+    best, best_size = 1, -1.0
+    for cols in range(1, max(count, 1) + 1):
+        rows = math.ceil(count / cols)
+        size = min(width / (cols * (1 + _GAP) + _BAR + 0.55), height / (rows * (1 + _LABEL)))
+        if size >= 0.97 * best_size:  # near ties go to more columns: a flatter grid reads better
+            best, best_size = cols, max(size, best_size)
+    return best
+
+
 class _Label(QGraphicsSimpleTextItem):
     """A cheap text label of constant screen size anchored at a view point (anchor fractions of its box)."""
 
@@ -155,7 +166,7 @@ class HeatmapGrid(pg.GraphicsView):
         if pred is None:
             return
         _, _, h, w = pred.stack_heatmaps.shape
-        cols = max(1, math.ceil(math.sqrt(len(cells))))
+        cols = best_columns(len(cells), self.width(), self.height())
         if self._shape != (len(cells), cols, h, w):
             self._layout(len(cells), cols, h, w)
         self._cells = list(cells)
@@ -217,6 +228,13 @@ class HeatmapGrid(pg.GraphicsView):
             label.setPos(bar_x + w * _BAR * 1.3, h * _LABEL + bar_h * j / 2)
             label.show()
         self.view.setRange(QRectF(0, 0, bar_x + w * (_BAR + 0.55), rows * h * (1 + _LABEL)), padding=0.02)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if getattr(self, "_pred", None) is not None and self._cells:  # not before __init__ ends
+            cols = best_columns(len(self._cells), self.width(), self.height())
+            if self._shape is None or self._shape[1] != cols:
+                self.show_cells(self._cells, self._selected)
 
     # ---- pointer -----------------------------------------------------------------------------
     def cell_at(self, view_point: QPointF) -> tuple[int, float, float] | None:
