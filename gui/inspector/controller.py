@@ -31,6 +31,7 @@ from model.inspect.correction import (
 )
 from model.inspect.geometry import peak_path
 from model.inspect.heatmap_cache import CacheKey, HeatmapCache
+from model.inspect.render import crop_under_heatmap
 from model.inspect.uncertainty import (
     ImageUncertainty,
     image_uncertainty,
@@ -60,7 +61,10 @@ class InspectorController(QObject):
         self.path.hide()
         self.list_proxy = list_model.install(window.list_panel)
         self.shown: Prediction | None = None
+        self._underlaid = False  # the shown prediction has the image crop under its cells
         self.pending: tuple[int, int] | None = None  # (request id, image id) of a heatmaps-only request
+        self._asked: tuple | None = None  # (image, instance, model) of the last heatmaps-only request
+        self._answered: tuple | None = None  # … of the last request whose answer lacked it
         self._scores_timer = QTimer(self, singleShot=True, interval=150)
         self._scores_timer.timeout.connect(self._push_scores)
         self._connect()
@@ -68,6 +72,7 @@ class InspectorController(QObject):
     def _connect(self) -> None:
         s, d = self.session, self.dock
         s.prediction_changed.connect(self.refresh)
+        s.pixels_ready.connect(lambda _item: self.refresh())
         s.annotations_changed.connect(self._on_annotations)
         s.model_changed.connect(self._on_model)
         s.project_changed.connect(self._on_project)
@@ -117,6 +122,9 @@ class InspectorController(QObject):
         self._score_result(result)
         if self.pending is not None and self.pending[0] == result.request_id:
             self.pending = None
+            brought = {iid for iid, _pred in result.predictions}
+            # an answer without the asked instance is not asked for again at once (no request loop)
+            self._answered = None if self._asked is None or self._asked[1] in brought else self._asked
         current = self.session.current
         if current is not None and current.id == result.image_id:
             self.refresh()
@@ -162,6 +170,8 @@ class InspectorController(QObject):
             if self.pending[1] == rec.id:
                 return self.pending[0]
             s.inference.cancel(self.pending[0])
+        inst = self.target_instance()
+        self._asked = (rec.id, None if inst is None else inst.instance_id, self.model_id())
         rid = s.inference.predict([(rec.id, s.image_path(rec))], urgent=True)
         s._ignored.add(rid)  # the session must not turn a heatmaps-only result into edits
         self.pending = (rid, rec.id)
@@ -173,15 +183,28 @@ class InspectorController(QObject):
         s = self.session
         rec, inst = s.current, self.target_instance()
         pred = None if rec is None or inst is None else self.prediction_for(rec.id, inst)
-        if pred is None and inst is not None and self.dock.isVisible():
+        key = None if pred is not None or inst is None else (rec.id, inst.instance_id, self.model_id())
+        if key is not None and key != self._answered and self.dock.isVisible():
             self.request_heatmaps()
-        if pred is not self.shown:
+        late_pixels = pred is not None and not self._underlaid and s.pixels is not None
+        if pred is not self.shown or late_pixels:
             self.shown = pred
-            self.dock.set_prediction(pred, s.skeleton, keypoint=s.selected_k)
+            underlay = self._underlay(pred)
+            self._underlaid = underlay is not None
+            self.dock.set_prediction(pred, s.skeleton, keypoint=s.selected_k, underlay=underlay)
         elif s.selected_k is not None and s.selected_k != self.dock.keypoint:
             self.dock.set_keypoint(s.selected_k)
         self.update_canvas_items()
         self.update_marks()
+
+    def _underlay(self, pred: Prediction | None) -> np.ndarray | None:
+        """(h, w, 3) uint8 RGB crop of the shown image under pred's heatmaps, or None."""
+        pixels = self.session.pixels
+        if pred is None or pixels is None:
+            return None
+        h, w = pred.stack_heatmaps.shape[2:]
+        crop = crop_under_heatmap(pixels.bgra, pred.heatmap_to_image, (w, h), 1)
+        return np.ascontiguousarray(crop[..., 2::-1])
 
     def target_instance(self) -> Instance | None:
         """The instance the dock shows: the selected one, else the image's first."""

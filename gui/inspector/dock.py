@@ -6,6 +6,7 @@ choices; the InspectorController turns them into canvas selection, overlay and e
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -158,9 +159,10 @@ class HeatmapDock(QDockWidget):
 
     # ---- data in -----------------------------------------------------------------------------
     def set_prediction(self, prediction: Prediction | None, skeleton: Skeleton | None,
-                       keypoint: int | None = None) -> None:
+                       keypoint: int | None = None, underlay: np.ndarray | None = None) -> None:
         """Show a new prediction (None: nothing to show) at `keypoint` (None: keep the current one);
-        the stack is kept where possible, else the final stack is shown."""
+        the stack is kept where possible, else the final stack is shown. underlay: the (h, w, 3)
+        uint8 RGB image crop under the heatmaps, shown faded in the cells."""
         if skeleton is not self._skeleton:
             self._skeleton = skeleton
             self.keypoint_combo.blockSignals(True)
@@ -181,7 +183,7 @@ class HeatmapDock(QDockWidget):
             self.stack_spin.setValue(self._stack + 1)
             self.stack_spin.blockSignals(False)
         names = list(skeleton.keypoints) if skeleton is not None else []
-        self.grid.set_prediction(prediction, names)
+        self.grid.set_prediction(prediction, names, underlay)
         self.set_keypoint(self._keypoint if keypoint is None else keypoint)
 
     def set_keypoint(self, k: int) -> None:

@@ -92,6 +92,7 @@ class HeatmapGrid(pg.GraphicsView):
         self._levels: tuple[float, float] = (0.0, 1.0)
         self._cmap = DEFAULT_COLORMAP
         self._rgb: dict[Cell, np.ndarray] = {}  # coloured cells of the current prediction and colour map
+        self._underlay: np.ndarray | None = None
         self._cells: list[Cell] = []
         self._selected: Cell | None = None
         self._shape: tuple[int, int, int, int] | None = None  # (count, cols, h, w) of the layout
@@ -113,9 +114,14 @@ class HeatmapGrid(pg.GraphicsView):
         """(h, w, 3) uint8 RGB currently shown in displayed cell `index` (for tests)."""
         return self._images[index].image
 
-    def set_prediction(self, prediction: Prediction | None, names: list[str]) -> None:
-        """New prediction: one colour scale over all its S × K heatmaps; cells are drawn by show_cells."""
-        self._pred, self._names = prediction, list(names)
+    def set_prediction(self, prediction: Prediction | None, names: list[str],
+                       underlay: np.ndarray | None = None) -> None:
+        """New prediction: one colour scale over all its S × K heatmaps; cells are drawn by show_cells.
+
+        underlay: optional (h, w, 3) uint8 RGB crop of the image under the heatmaps (same grid),
+        shown darkened where the heatmap is low.
+        """
+        self._pred, self._names, self._underlay = prediction, list(names), underlay
         self._cells, self._shape, self._rgb = [], None, {}
         for item in self._images + self._labels:
             item.hide()
@@ -155,7 +161,12 @@ class HeatmapGrid(pg.GraphicsView):
     def _coloured(self, s: int, k: int) -> np.ndarray:
         rgb = self._rgb.get((s, k))
         if rgb is None:
-            rgb = colorize(self._pred.stack_heatmaps[s, k], self._levels, colormap_lut(self._cmap))
+            values = self._pred.stack_heatmaps[s, k]
+            rgb = colorize(values, self._levels, colormap_lut(self._cmap))
+            if self._underlay is not None and self._underlay.shape[:2] == values.shape:
+                weight = np.sqrt(np.clip(values / max(self._levels[1], 1e-6), 0.0, 1.0))[:, :, None]
+                mixed = weight * rgb + (1.0 - weight) * 0.5 * self._underlay
+                rgb = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
             self._rgb[(s, k)] = rgb
         return rgb
 

@@ -91,6 +91,14 @@ def test_click_selects_stack_and_keypoint_and_hover_reads_out(qtbot, dock):
     assert (x, y) == (pytest.approx(145.5, abs=1.5), pytest.approx(71.5, abs=1.5))  # a widget pixel of slack
 
 
+def test_image_crop_shows_faded_under_the_cells(dock):
+    underlay = np.full((N, N, 3), 200, np.uint8)
+    dock.set_prediction(constructed_prediction(), SKELETON, keypoint=0, underlay=underlay)
+    img = dock.grid.cell_image(S - 1)  # stacks mode: final stack of keypoint 0, hot at (v, u) = (9, 2)
+    assert img[0, 0].tolist() == [100, 100, 100]  # zero heatmap: the crop at half brightness
+    assert img[9, 2].tolist() == colormap_lut(dock.colormap)[255].tolist()  # the peak hides the crop
+
+
 def test_colour_map_and_empty_state(dock):
     dock.cmap_combo.setCurrentText("viridis")
     img = dock.grid.cell_image(0)
