@@ -91,10 +91,18 @@ class StopFlag:
             signal.signal(sig, old)
 
 
-def state_digest(model: torch.nn.Module) -> str:
-    """sha256 over every tensor of the state dict, in name order (identical weights ⇔ equal digests)."""
+def state_digest(model: torch.nn.Module, buffers: bool = True) -> str:
+    """sha256 over the parameters (and buffers) in name order: identical weights ⇔ equal digests.
+
+    Under DDP the parameters agree across ranks after every step; BatchNorm running statistics are
+    each rank's own (DDP broadcasts rank 0's at the next forward), so compare ranks with buffers=False.
+    """
+    net = D.unwrap(model)
+    tensors = dict(net.named_parameters())
+    if buffers:
+        tensors.update(net.named_buffers())
     h = hashlib.sha256()
-    for name, tensor in sorted(D.unwrap(model).state_dict().items()):
+    for name, tensor in sorted(tensors.items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
@@ -244,4 +252,5 @@ class Trainer:
     def _write_digest(self) -> None:
         folder = os.environ.get(DIGEST_ENV)
         if folder:
-            Path(folder, f"rank{self.ctx.rank}.sha256").write_text(state_digest(self.net) + "\n")
+            digest = state_digest(self.net, buffers=False)
+            Path(folder, f"rank{self.ctx.rank}.sha256").write_text(f"{digest} {self.pos.step}\n")
