@@ -1,0 +1,1 @@
+"""Model → Train: a dialog that runs `hglabel train` in a QProcess and plots its JSON-lines progress."""

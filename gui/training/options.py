@@ -1,0 +1,113 @@
+"""What the Train dialog asks for, and the `hglabel` command lines that carry it out (no Qt).
+
+A run is one or two commands of `python -m model` (the headless CLI): with "done images only"
+the project's done images are first exported to a COCO file in the run folder (`hglabel export`,
+done images by default), then `hglabel train` reads that file; with "all confirmed labels" the
+project itself is the training data (done images plus keypoints a person set on other images).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+import model
+
+REPO_ROOT = Path(model.__file__).resolve().parents[1]  # where `python -m model` finds the package
+MODELS_DIR = "models"
+EXPORT_NAME = "train_data.coco.json"
+
+
+class DataChoice(StrEnum):
+    DONE = "done"  # images marked done, every keypoint on them as stored
+    CONFIRMED = "confirmed"  # done images + keypoints a person set on images not yet done
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """One training run. `init` None means a fresh network of stacks × features at input_size."""
+
+    data: DataChoice = DataChoice.DONE
+    init: Path | None = None
+    stacks: int = 2
+    features: int = 128
+    input_size: int = 256
+    epochs: int = 30
+    batch_size: int = 16
+    val_fraction: float = 0.1
+    device: str = "auto"
+    threads: int = 0  # CPU threads of the training process (0: torch's default)
+    workers: int = -1  # data loader processes (-1: the CLI's choice)
+    extra: tuple[str, ...] = ()  # further `hglabel train` flags, passed as given
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 2:
+            raise ValueError(f"batch size must be at least 2, got {self.batch_size}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"validation share must be in [0, 1), got {self.val_fraction}")
+        if self.init is None and (self.stacks < 1 or self.features < 1 or self.input_size % 64):
+            raise ValueError(f"fresh network needs stacks ≥ 1, features ≥ 1 and an input size that is a "
+                             f"multiple of 64, got {self.stacks}, {self.features}, {self.input_size}")
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """The commands of one run, in order: arguments after `python -m model`."""
+
+    out_dir: Path
+    commands: tuple[tuple[str, ...], ...]
+    project: Path
+
+    @property
+    def train_command(self) -> tuple[str, ...]:
+        return self.commands[-1]
+
+
+def model_program() -> tuple[str, list[str]]:
+    """(program, leading arguments) that run the headless CLI: this Python with `-m model`."""
+    return sys.executable, ["-m", "model"]
+
+
+def new_run_dir(project_file: Path, now: datetime | None = None) -> Path:
+    """<project folder>/models/<YYYYmmdd-HHMMSS>, with -2, -3 … appended if that folder exists."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = Path(project_file).parent / MODELS_DIR / stamp
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{stamp}-{n}")
+    return path
+
+
+def train_flags(options: TrainOptions) -> list[str]:
+    """The `hglabel train` flags for options (data, --out and --images excluded)."""
+    flags = ["--epochs", str(options.epochs), "--batch-size", str(options.batch_size),
+             "--val-fraction", repr(float(options.val_fraction)), "--device", options.device]
+    if options.init is not None:
+        flags += ["--init", str(options.init)]
+    else:
+        flags += ["--stacks", str(options.stacks), "--features", str(options.features),
+                  "--input-size", str(options.input_size)]
+    if options.threads > 0:
+        flags += ["--threads", str(options.threads)]
+    if options.workers >= 0:
+        flags += ["--workers", str(options.workers)]
+    return flags + list(options.extra)
+
+
+def plan_training(project_file: Path, image_root: Path, out_dir: Path, options: TrainOptions) -> TrainPlan:
+    """The command lines of a run on the project at project_file writing into out_dir."""
+    project_file, image_root, out_dir = Path(project_file), Path(image_root), Path(out_dir)
+    flags = ["--out", str(out_dir), *train_flags(options)]
+    if options.data == DataChoice.DONE:
+        coco = out_dir / EXPORT_NAME
+        commands = (("export", str(project_file), "--out", str(coco)),
+                    ("train", str(coco), "--images", str(image_root), *flags))
+    else:
+        commands = (("train", str(project_file), *flags),)
+    return TrainPlan(out_dir, commands, project_file)

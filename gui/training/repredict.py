@@ -1,0 +1,76 @@
+"""After training: load the new checkpoint into the session, then re-predict every image not yet done.
+
+Loading happens in the inference thread; the batch is queued when the session reports that very
+checkpoint as loaded (model_changed). Results go through the session's normal batch path (status
+bar progress, cancel, one undo step, keypoints a person set are never overwritten).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from model.annotations.types import ReviewStatus
+
+log = logging.getLogger(__name__)
+
+FINISHED = (ReviewStatus.DONE, ReviewStatus.SKIPPED)
+
+
+def not_done_records(session) -> list:
+    """The session's images that are neither done nor skipped and whose file is present."""
+    return [r for r in session.records if r.status not in FINISHED and not r.missing]
+
+
+def predict_not_done(session) -> int | None:
+    """Queue every not-done image as the session's batch (like Predict All Unlabelled, wider);
+    returns the request id, or None when there is nothing to do or no model."""
+    if session.store is None or session.inference is None or session.model_info is None:
+        return None
+    jobs = [(r.id, session.image_path(r)) for r in not_done_records(session)]
+    if not jobs:
+        session.message.emit("Every image is done")
+        return None
+    if session.batch_request is not None:
+        session.cancel_batch()  # it ran with the previous model
+    session.batch_request = session.inference.predict(jobs)
+    session.batch_total = len(jobs)
+    session.batch_progress.emit(0, len(jobs))
+    session.message.emit(f"Re-predicting {len(jobs)} images with the new model …")
+    return session.batch_request
+
+
+class ModelSwap(QObject):
+    """Load `checkpoint` into `session`, then predict the images not yet done (once)."""
+
+    predicting = Signal(int)  # number of images queued (0: none to do)
+    failed = Signal(str)
+
+    def __init__(self, session, checkpoint: str | Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.checkpoint = Path(checkpoint)
+        self.request_id: int | None = None
+
+    def start(self) -> None:
+        self.session.model_changed.connect(self._on_model)
+        self.session.model_failed.connect(self._on_failed)
+        self.session.load_checkpoint(str(self.checkpoint))
+
+    def _disconnect(self) -> None:
+        self.session.model_changed.disconnect(self._on_model)
+        self.session.model_failed.disconnect(self._on_failed)
+
+    def _on_model(self, info) -> None:
+        if Path(info.path) != self.checkpoint:
+            return  # another load finished first
+        self._disconnect()
+        self.request_id = predict_not_done(self.session)
+        self.predicting.emit(0 if self.request_id is None else self.session.batch_total)
+
+    def _on_failed(self, text: str) -> None:
+        self._disconnect()
+        log.warning("new model not loaded: %s", text)
+        self.failed.emit(text)
