@@ -124,6 +124,7 @@ class Trainer:
         self.mixed = cfg.precision == "mixed" or (cfg.precision == "auto" and self.dev.type == "cuda")
         self.mem_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.net = net.to(self.dev).to(memory_format=self.mem_format)
+        self.model: torch.nn.Module = self.net  # DDP-wrapped in run() when distributed
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed and self.dev.type == "cuda")
         self.pos = Position()
@@ -185,7 +186,7 @@ class Trainer:
         losses: list[float] = []
         for batch in self.loader:
             t0 = time.monotonic()
-            loss = self._step(batch)
+            loss = self.train_step(batch)
             losses.append(loss)
             self.pos.step += 1
             self.pos.batch_in_epoch += 1
@@ -197,7 +198,8 @@ class Trainer:
                 return True, float(np.mean(losses))
         return False, float(np.mean(losses)) if losses else float("nan")
 
-    def _step(self, batch: dict) -> float:
+    def train_step(self, batch: dict) -> float:
+        """One optimiser step on a loader batch (lr from the schedule); returns the (rank-mean) loss."""
         lr = lr_at(self.pos.step, self.total_steps, self.cfg.lr, self.cfg.warmup_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
