@@ -137,3 +137,30 @@ def test_sigterm_stops_after_writing_last_and_resume_finishes(openfield: Path, t
     assert evs[0]["step"] == done["step"]
     assert [e["step"] for e in evs if e["event"] == "step"] == list(range(done["step"] + 1, 3))
     assert evs[-1]["stopped"] is False and load_checkpoint(out / "last.pt").meta["epoch"] == 1
+
+
+def test_trains_on_the_confirmed_labels_of_a_project_folder(openfield: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from model.annotations.types import ReviewStatus
+    from model.io.coco import load_coco
+    from model.project.store import ProjectStore
+
+    coco = load_coco(subset_coco(openfield, tmp_path, 6))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for im in coco.images:
+        shutil.copy(openfield / "images" / im.file_name, folder / im.file_name)
+    with ProjectStore.open_folder(folder, skeleton=coco.skeleton) as store:
+        ids = {Path(r.path).name: r.id for r in store.images()}
+        names = {im.id: im.file_name for im in coco.images}
+        pairs = [(ids[names[a.image_id]], a.instance) for a in coco.annotations[:5]]  # 6th: unlabelled
+        store.insert_instances(pairs, statuses={i: ReviewStatus.DONE for i, _ in pairs})
+    out = tmp_path / "run"
+    proc = train(capsys, str(folder), "--out", str(out), "--epochs", "1", "--val-fraction", "0.2", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    start = events(proc.stdout)[0]
+    assert start["train_instances"] == 4 and start["val_instances"] == 1
+    assert load_checkpoint(out / "last.pt").skeleton.keypoints == coco.skeleton.keypoints
+    proc = train(capsys, str(folder), "--images", str(folder), "--out", str(tmp_path / "x"), *TINY)
+    assert proc.returncode == 2 and "--images is for COCO input" in proc.stderr

@@ -163,3 +163,21 @@ def test_init_transfers_weights_and_refits_heads(tmp_path: Path) -> None:
     key = "hg.0.hg.0.0.0.conv2.weight"
     assert torch.equal(net.state_dict()[key], src.state_dict()[key])
     assert net.score[0].weight.shape[0] == 4 and net.score[0].weight.abs().max() == 0  # refitted head
+
+
+def test_progress_writes_json_lines_and_a_bar_only_for_terminals() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    prog = Progress(out=out, err=err, bar=True)
+    prog.set_total_steps(4)
+    prog.emit("step", epoch=0, step=1, loss=0.5, lr=1e-3)
+    prog.emit("epoch", epoch=1, step=4, loss=0.25, val={"mean_px_error": float("nan"), "pck_0.1": 0.5})
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[0] == {"event": "step", "epoch": 0, "step": 1, "loss": 0.5, "lr": 1e-3}
+    assert lines[1]["val"] == {"mean_px_error": None, "pck_0.1": 0.5}  # NaN is not JSON
+    assert "\r[#######" in err.getvalue() and "step 1/4" in err.getvalue()
+    quiet_err = io.StringIO()
+    Progress(out=io.StringIO(), err=quiet_err).emit("step", epoch=0, step=1, loss=0.5)
+    assert quiet_err.getvalue() == ""  # a StringIO is not a terminal
+    silent = io.StringIO()
+    Progress(enabled=False, out=silent, err=io.StringIO(), bar=True).emit("done")
+    assert silent.getvalue() == ""  # other ranks of a distributed run
