@@ -2,6 +2,9 @@
 
 DATA is a project file, an image folder with a project, or a COCO keypoints file (with --images).
 Runs alone or under `torchrun --nproc_per_node N` (DistributedDataParallel; only rank 0 writes).
+Progress: JSON lines on stdout (events start, step, epoch, done; see model.train.progress), a bar on
+stderr when it is a terminal. Exit status: 0 finished; 130 stopped by SIGINT/SIGTERM after writing
+last.pt (continue with --resume); 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
