@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -32,6 +33,14 @@ def constructed_prediction() -> Prediction:
     xy = uv @ H2I[:, :2].T + H2I[:, 2]
     return Prediction(keypoints=xy[-1], confidence=hm[-1].reshape(K, -1).max(1), stack_heatmaps=hm,
                       stack_keypoints=xy, heatmap_to_image=H2I, box=(100.0, 50.0, 64.0, 64.0))
+
+
+def hover(viewport, point) -> None:
+    """A plain mouse move (no button held) delivered to the viewport, independent of earlier tests' state."""
+    pos = QPointF(point)
+    event = QMouseEvent(QEvent.Type.MouseMove, pos, QPointF(viewport.mapToGlobal(point)),
+                        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, event)
 
 
 @pytest.fixture
@@ -83,7 +92,7 @@ def test_click_selects_stack_and_keypoint_and_hover_reads_out(qtbot, dock):
                      cell_widget_point(dock, 0, 8, 8))
     assert dock.stack == 0 and ("s", 0) in picked and dock.stack_spin.value() == 1
     # hover over stack 2's peak of keypoint 3: cell centre (u, v) = (11, 5) → image (4·11 + 101.5, 4·5 + 51.5)
-    QTest.mouseMove(dock.grid.viewport(), cell_widget_point(dock, 1, 11.5, 5.5))
+    hover(dock.grid.viewport(), cell_widget_point(dock, 1, 11.5, 5.5))
     qtbot.waitUntil(lambda: "stack 2" in dock.readout.text())
     text = dock.readout.text()
     assert "tailbase" in text and "0.500" in text
