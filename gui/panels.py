@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QListView,
-    QProgressBar,
     QPushButton,
     QSlider,
     QStatusBar,
+    QStyle,
+    QStyleOptionProgressBar,
     QVBoxLayout,
     QWidget,
 )
@@ -111,6 +113,31 @@ class ThresholdControl(QWidget):
         self.changed.emit(v / 100.0)
 
 
+class BatchProgress(QWidget):
+    """A progress bar that repaints asynchronously (QProgressBar.setValue repaints at once, ~15 ms)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.done, self.total = 0, 1
+        self.setFixedSize(220, 18)
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.done, self.total = int(done), max(int(total), 1)
+        self.update()
+
+    def text(self) -> str:
+        return f"Predicting {self.done} / {self.total}"
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt API)
+        opt = QStyleOptionProgressBar()
+        opt.initFrom(self)
+        opt.minimum, opt.maximum, opt.progress = 0, self.total, min(self.done, self.total)
+        opt.text, opt.textVisible = self.text(), True
+        opt.textAlignment = Qt.AlignmentFlag.AlignCenter
+        painter = QPainter(self)
+        self.style().drawControl(QStyle.ControlElement.CE_ProgressBar, opt, painter, self)
+
+
 class StatusPanel(QStatusBar):
     """Messages on the left; batch progress with Cancel, the image, and device/model on the right."""
 
@@ -118,9 +145,8 @@ class StatusPanel(QStatusBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.progress = QProgressBar(objectName="batch_progress")
-        self.progress.setFixedWidth(220)
-        self.progress.setFormat("Predicting %v / %m")
+        self.progress = BatchProgress()
+        self.progress.setObjectName("batch_progress")
         self.cancel = QPushButton("Cancel", objectName="batch_cancel")
         self.cancel.clicked.connect(self.cancel_clicked)
         self.image_label = QLabel(objectName="image_label")
@@ -132,10 +158,10 @@ class StatusPanel(QStatusBar):
         self.addPermanentWidget(self.model_label)
 
     def show_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.progress.show()
-        self.cancel.show()
+        self.progress.set_progress(done, total)
+        if not self.progress.isVisible():
+            self.progress.show()
+            self.cancel.show()
 
     def hide_progress(self) -> None:
         self.progress.hide()

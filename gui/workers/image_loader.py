@@ -20,7 +20,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from gui.workers.priority import lower_current_thread_priority
 from model.io.images import ImageReadError, read_image
+
+DECODE_NICE = 3  # below the GUI thread, above inference and thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,8 @@ class ImageLoader(QObject):
         self._cache_size = max(2, cache_size)
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hglabel-decode")
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hglabel-decode",
+                                        initializer=lower_current_thread_priority, initargs=(DECODE_NICE,))
         self._generation = 0
         self._decoded.connect(self._store)
         self._error.connect(self._fail)

@@ -1,49 +1,42 @@
-"""The inference thread: the only owner of the network. Requests carry an id; the GUI never waits.
+"""Inference off the GUI: a worker thread feeds a child process that owns the network.
 
 `InferenceClient` (GUI thread) forwards requests through queued signals to `InferenceWorker`
-(in its own QThread). The worker keeps a job queue and runs one small batch per event-loop turn,
-so a "predict this image" request jumps ahead of a running batch and a cancel takes effect
-between batches. Each job reads its image and the image's current instance boxes itself (the
-project store is thread-safe), so the GUI thread touches neither torch nor the image files.
+(a QObject in its own QThread). The worker keeps the job queue and sends one small batch at a
+time to the child process (gui.workers.inference_process), which reads the images and runs
+torch; the worker thread blocks on the pipe without the GIL. So a "predict this image" request
+jumps ahead of a running batch, a cancel takes effect between batches, and each batch takes the
+image's instance boxes from the store as they are when it is sent (the store is thread-safe).
+The GUI thread touches neither torch nor the image files nor the GIL-heavy network code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
+import multiprocessing
+import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from gui.workers.inference_process import ModelInfo, serve
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Prediction
-from model.io.images import ImageReadError, read_image
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ImageResult", "InferenceClient", "InferenceWorker", "Job", "ModelInfo"]
 
 
 @dataclass(frozen=True)
 class Job:
-    """Predict one image: its id and file; boxes come from the store when the job runs."""
+    """Predict one image: its id and file; boxes come from the store when the job is sent."""
 
     request_id: int
     image_id: int
     path: Path
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the status bar and the session need to know about the loaded network."""
-
-    path: str
-    name: str
-    device: str
-    precision: str
-    skeleton: Skeleton
-    stacks: int
-    input_size: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -55,27 +48,52 @@ class ImageResult:
     predictions: tuple[tuple[int | None, Prediction], ...]
 
 
-def load_predictor(path: str, project_skeleton: Skeleton | None, device: str = "auto"):
-    """A Predictor for path: our own format keeps its skeleton (must match the project's keypoints);
-    a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
-    from model.infer.checkpoint import CheckpointError, load_checkpoint
-    from model.infer.predictor import Predictor
+class ChildGoneError(RuntimeError):
+    """The inference process ended (crashed, killed, or shut down)."""
 
-    try:
-        bundle = load_checkpoint(path)
-    except CheckpointError as first:
-        if project_skeleton is None:
-            raise
+
+class ChildProcess:
+    """The spawned inference process and its pipe; `call` is one blocking round trip."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc = None
+        self._conn = None
+        self.closing = False
+
+    def call(self, message: tuple):
+        with self._lock:
+            if self.closing:
+                raise ChildGoneError("inference is shutting down")
+            if self._proc is None or not self._proc.is_alive():
+                ctx = multiprocessing.get_context("spawn")
+                parent, child = ctx.Pipe()
+                self._proc = ctx.Process(target=serve, args=(child,), name="hglabel-inference", daemon=True)
+                self._proc.start()
+                child.close()
+                self._conn = parent
+            conn = self._conn
         try:
-            bundle = load_checkpoint(path, project_skeleton)
-        except CheckpointError:
-            raise first from None
-    if project_skeleton is not None and bundle.skeleton.keypoints != project_skeleton.keypoints:
-        raise ValueError(
-            f"{path}: the checkpoint's keypoints {list(bundle.skeleton.keypoints)} differ from the "
-            f"project's {list(project_skeleton.keypoints)}"
-        )
-    return Predictor(bundle, device=device)
+            conn.send(message)
+            return conn.recv()
+        except (EOFError, OSError) as exc:
+            with self._lock:
+                self._proc = None
+            raise ChildGoneError("the inference process ended unexpectedly") from exc
+
+    def stop(self) -> None:
+        """From any thread: end the process now (a blocked `call` then raises ChildGoneError)."""
+        with self._lock:
+            self.closing = True
+            proc, conn = self._proc, self._conn
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            conn.send(("quit",))
+        proc.join(timeout=1.0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=2.0)
 
 
 class InferenceWorker(QObject):
@@ -91,7 +109,8 @@ class InferenceWorker(QObject):
     def __init__(self, store_getter, batch_size: int = 4) -> None:
         super().__init__()
         self._store_getter = store_getter
-        self._predictor = None
+        self.child = ChildProcess()
+        self._loaded = False
         self._jobs: deque[Job] = deque()
         self._counts: dict[int, int] = {}
         self._batch_size = batch_size
@@ -100,15 +119,14 @@ class InferenceWorker(QObject):
     @Slot(str, object, str)
     def load(self, path: str, skeleton: Skeleton | None, device: str) -> None:
         try:
-            _limit_torch_threads()
-            predictor = load_predictor(path, skeleton, device)
-        except Exception as exc:  # CheckpointError, ValueError, RuntimeError from torch
-            self.model_failed.emit(str(exc))
-            return
-        self._predictor = predictor
-        cfg = predictor.config
-        self.model_loaded.emit(ModelInfo(path, Path(path).name, predictor.device_name, predictor.precision,
-                                         predictor.skeleton, cfg.stacks, tuple(cfg.input_size)))
+            kind, payload = self.child.call(("load", path, skeleton, device))
+        except ChildGoneError as exc:
+            kind, payload = "load_failed", str(exc)
+        if kind == "loaded":
+            self._loaded = True
+            self.model_loaded.emit(payload)
+        else:
+            self.model_failed.emit(str(payload))
 
     @Slot(object, bool)
     def submit(self, jobs: list[Job], urgent: bool) -> None:
@@ -152,36 +170,35 @@ class InferenceWorker(QObject):
         self._schedule()
 
     def _run(self, batch: list[Job]) -> None:
-        if self._predictor is None:
+        if not self._loaded:
             for job in batch:
                 self.failed.emit(job.request_id, job.image_id, "no model loaded")
             return
-        items, owners = [], []
+        sent = []
         for job in batch:
             try:
-                image = read_image(job.path)
-                instances = self._store_getter().instances(job.image_id)
-            except (ImageReadError, OSError, KeyError) as exc:
+                boxes = [(i.instance_id, i.box) for i in self._store_getter().instances(job.image_id)]
+            except (KeyError, AttributeError, OSError) as exc:
                 self.failed.emit(job.request_id, job.image_id, str(exc))
                 continue
-            boxes = [(inst.instance_id, inst.box) for inst in instances] or [(None, None)]
-            for iid, box in boxes:
-                items.append((image, box))
-                owners.append((job, iid))
-        if not items:
+            sent.append((job.image_id, str(job.path), boxes))
+        if not sent:
             return
         try:
-            preds = self._predictor.predict(items, batch_size=self._batch_size)
-        except Exception as exc:  # a bad image size or a torch error must not kill the thread
-            log.exception("prediction failed")
+            _, answers = self.child.call(("predict", sent))
+        except ChildGoneError as exc:
+            self._loaded = False
+            if not self.child.closing:
+                self.model_failed.emit(str(exc))
             for job in batch:
-                self.failed.emit(job.request_id, job.image_id, f"prediction failed: {exc}")
+                self.failed.emit(job.request_id, job.image_id, str(exc))
             return
-        grouped: dict[int, list] = {}
-        for (job, iid), pred in zip(owners, preds, strict=True):
-            grouped.setdefault(job.image_id, [job]).append((iid, pred))
-        for job, *pairs in grouped.values():
-            self.result.emit(ImageResult(job.request_id, job.image_id, tuple(pairs)))
+        request_of = {job.image_id: job.request_id for job in batch}
+        for image_id, payload in answers:
+            if isinstance(payload, str):
+                self.failed.emit(request_of[image_id], image_id, payload)
+            else:
+                self.result.emit(ImageResult(request_of[image_id], image_id, payload))
 
 
 class InferenceClient(QObject):
@@ -217,15 +234,7 @@ class InferenceClient(QObject):
         self._cancel.emit(request_id)
 
     def shutdown(self) -> None:
+        """End the child process (interrupting a running batch), then the thread."""
+        self.worker.child.stop()
         self._thread.quit()
         self._thread.wait(10_000)
-
-
-def _limit_torch_threads() -> None:
-    """Leave one core to the GUI thread: torch's intra-op pool gets cores - 1 (at least 1).
-
-    Called in the inference thread, which is where torch runs (and is first imported)."""
-    import torch
-
-    cores = os.cpu_count() or 2
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))

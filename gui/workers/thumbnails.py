@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from gui.workers.priority import lower_current_thread_priority
 from model.io.images import ImageReadError, read_image
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class ThumbnailLoader(QObject):
         self._thread.join(timeout=2)
 
     def _run(self) -> None:
+        lower_current_thread_priority(10)
         while True:
             with self._cond:
                 while not self._queue and not self._stopped:

@@ -1,0 +1,59 @@
+"""The event loop keeps ticking while "predict all" runs over the 116 openfield images, real small model."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from PySide6.QtCore import QTimer
+
+from model.annotations.types import ReviewStatus
+from tests.gui.conftest import of_skeleton, tiny_checkpoint, window  # noqa: F401 (fixtures)
+from tests.gui.helpers import open_folder
+
+MAX_STALL_S = 0.100
+
+
+def test_predict_all_never_stalls_the_event_loop(qtbot, window, openfield, of_skeleton,  # noqa: F811
+                                                 tiny_checkpoint, tmp_path):  # noqa: F811
+    folder = tmp_path / "openfield"
+    folder.mkdir()
+    sources = sorted((openfield / "images").glob("*.png"))
+    assert len(sources) == 116
+    for src in sources:
+        os.symlink(src, folder / src.name)
+    s = window.session
+    open_folder(qtbot, window, folder, of_skeleton)
+    s.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: s.model_info is not None, timeout=60000)
+
+    ticks: list[tuple[float, float]] = []  # (wall gap, GUI-thread CPU time in that gap)
+    last = [time.perf_counter(), time.thread_time()]
+
+    def tick() -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        ticks.append((now - last[0], cpu - last[1]))
+        last[0], last[1] = now, cpu
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    qtbot.wait(50)
+    ticks.clear()
+    last[:] = [time.perf_counter(), time.thread_time()]
+    start = time.perf_counter()
+    assert s.predict_unlabelled() is not None
+    qtbot.waitUntil(lambda: s.batch_request is None and s.sink.pending() == 0, timeout=180000)
+    elapsed = time.perf_counter() - start
+    timer.stop()
+
+    assert s.counts()[ReviewStatus.UNLABELLED] == 0
+    assert all(len(s.store.instances(r.id)) == 1 for r in s.records)
+    assert s.undo_stack.count() >= 1 and s.undo_stack.text(0).startswith("Predict")
+    assert len(s.instances) == 1 and window.canvas.layer.point_item(0, 0) is not None  # drawn as it landed
+    worst_wall, worst_cpu = max(ticks)
+    print(f"\npredict all: 116 images in {elapsed:.1f} s, {len(ticks)} ticks, longest event-loop gap "
+          f"{worst_wall * 1000:.1f} ms (GUI thread busy {worst_cpu * 1000:.1f} ms of it), "
+          f"load average {os.getloadavg()[0]:.1f}")
+    assert worst_wall < MAX_STALL_S, f"event loop stalled for {worst_wall * 1000:.0f} ms"
