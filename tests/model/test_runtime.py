@@ -68,7 +68,7 @@ def test_fused_network_is_fp32_exact_for_batches_and_channels_last_input(tiny):
     if not R.fused_kernels_available():
         pytest.fail("oneDNN fused kernels missing from this torch build")
     fused = R.FusedHourglass(tiny)
-    for n in (1, 4):
+    for n in (1, 4, 2, 1):  # more shapes than prepacked weights are kept for
         x = torch.randn(n, 3, 64, 64)
         with torch.inference_mode():
             out = fused(x.contiguous(memory_format=torch.channels_last))
