@@ -21,6 +21,7 @@ from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project
 from gui.session import Session
 from gui.settings import AppSettings
+from gui.training.dialog import TrainDialog
 from gui.views.canvas import ImageCanvas
 from gui.workers.inference import InferenceClient, ModelInfo
 from gui.workers.thumbnails import ThumbnailLoader
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._pending_checkpoint: str | None = None
         self.export_window: ExportDialog | None = None
+        self.train_window: TrainDialog | None = None
         self.update_title()
         self.resize(1400, 900)
         self._size_docks()
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
             "fit_view": self.canvas.fit,
             "load_checkpoint": self.choose_checkpoint, "predict_image": s.predict_current,
             "predict_all": s.predict_unlabelled, "cancel_prediction": s.cancel_batch,
+            "train": self.train_dialog,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
         }
 
@@ -154,10 +157,10 @@ class MainWindow(QMainWindow):
         self.opener.open(folder, skeleton)
         return True
 
-    def _on_opened(self, store, records) -> None:
+    def _on_opened(self, store, records, first_image=None) -> None:
         self.thumbnails.clear()
         self.list_model.set_records(store.image_root, records)
-        self.session.open_project(store, records)
+        self.session.open_project(store, records, first_image)
         self.settings.add_recent_folder(store.image_root)
         self._fill_recent()
         checkpoint = self._pending_checkpoint or self.settings.checkpoint_for(store.path)
@@ -254,6 +257,18 @@ class MainWindow(QMainWindow):
         self.export_window = dialog
         return dialog
 
+    def train_dialog(self) -> TrainDialog | None:
+        """Model → Train (one dialog per window; closing it hides it and a run goes on)."""
+        if self.session.store is None:
+            self.status.showMessage("Open a folder first", 5000)
+            return None
+        if self.train_window is None:
+            self.train_window = TrainDialog(self.session, self)
+        self.train_window.show()
+        self.train_window.raise_()
+        self.train_window.activateWindow()
+        return self.train_window
+
     def settings_dialog(self) -> SettingsDialog:
         dialog = SettingsDialog(self.session.style, self)
         dialog.accepted.connect(lambda: self.apply_style(dialog.style()))
@@ -272,6 +287,8 @@ class MainWindow(QMainWindow):
 
     # ---- shutdown -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if self.train_window is not None:
+            self.train_window.shutdown()  # a run stops after writing last.pt
         self.session.close_project()
         self.inference.shutdown()
         self.thumbnails.shutdown()

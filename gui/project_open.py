@@ -9,7 +9,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from gui.workers.image_loader import LoadedImage, decode_for_display
 from model.annotations.skeleton import Skeleton
+from model.io.images import ImageReadError
 from model.project.paths import default_project_path
 from model.project.store import ProjectError, ProjectStore
 
@@ -21,10 +23,21 @@ def has_project(folder: str | Path) -> bool:
     return default_project_path(folder).exists()
 
 
+def _first_image(store: ProjectStore, records) -> LoadedImage | None:
+    """Decode the image the window shows first here, so it appears as soon as the project is open."""
+    first = next((r for r in records if not r.missing), None)
+    if first is None or first.id != records[0].id:
+        return None
+    try:
+        return decode_for_display(first.id, store.image_root / first.path)
+    except (ImageReadError, OSError):
+        return None  # the window reports it when it tries again
+
+
 class ProjectOpener(QObject):
     """open(folder, skeleton) on a thread; `opened(store, records)` or `failed(message)` on the GUI thread."""
 
-    opened = Signal(object, object)
+    opened = Signal(object, object, object)  # store, records, LoadedImage of the first image or None
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -50,4 +63,4 @@ class ProjectOpener(QObject):
         ms = 1000 * (time.perf_counter() - start)
         log.info("opened %s: %d images in %.0f ms", folder, len(records), ms)
         self.busy = False
-        self.opened.emit(store, records)
+        self.opened.emit(store, records, _first_image(store, records))

@@ -74,9 +74,13 @@ class Session(IntentsMixin, PredictMixin, QObject):
     def skeleton(self) -> Skeleton | None:
         return None if self.store is None else self.store.skeleton
 
-    def open_project(self, store: ProjectStore, records: list[ImageRecord] | None = None) -> None:
-        """Make store the current project (records: its images, if already read off the GUI thread)."""
+    def open_project(self, store: ProjectStore, records: list[ImageRecord] | None = None,
+                     first_image: LoadedImage | None = None) -> None:
+        """Make store the current project (records: its images, if already read off the GUI thread;
+        first_image: the first one, if already decoded)."""
         self.close_project()
+        if first_image is not None:
+            self.loader.put(first_image)
         self.store = store
         self.records = list(records) if records is not None else store.images()
         self._row_of = {r.id: i for i, r in enumerate(self.records)}

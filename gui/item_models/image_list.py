@@ -121,7 +121,9 @@ class StatusFilterModel(QSortFilterProxyModel):
         return self._status is None or record.status == self._status
 
     def filterAcceptsRow(self, source_row: int, source_parent: _ANY) -> bool:  # noqa: N802 (Qt API)
+        if self._status is None:
+            return True  # fast path: called once per row (10 000 times) whenever the list resets
         model = self.sourceModel()
         if not isinstance(model, ImageListModel):
             return True
-        return self.accepts(model.record(source_row))
+        return model.record(source_row).status == self._status

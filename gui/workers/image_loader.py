@@ -94,6 +94,10 @@ class ImageLoader(QObject):
         self._pool.submit(self._work, self._generation, image_id, Path(path))
         return True
 
+    def put(self, item: LoadedImage) -> None:
+        """Cache an image decoded elsewhere (e.g. the first image, decoded while the project opened)."""
+        self._store(self._generation, item)
+
     def is_pending(self, image_id: int) -> bool:
         with self._lock:
             return image_id in self._in_flight
