@@ -49,6 +49,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("predict_all", "Model", "Predict &All Unlabelled", ("Shift+P",),
                "Run the network on every unlabelled image (cancel from the status bar)"),
     ActionSpec("cancel_prediction", "Model", "&Cancel Prediction", ("Esc",), "Stop a running batch"),
+    ActionSpec("train", "Model", "&Train…", ("Ctrl+T",),
+               "Fine-tune the network on the done images (runs hglabel train; live curves, cancel)"),
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
     # heatmap inspector (gui.inspector.controller)
     ActionSpec("next_maximum", "Edit", "Next Heatmap &Maximum", ("Tab",),
