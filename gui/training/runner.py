@@ -160,6 +160,8 @@ class TrainRunner(QObject):
     def _next(self) -> None:
         args = self._queue.pop(0)
         program, lead = model_program()
+        if self.process is not None:  # the previous command's process has ended; kept until now
+            self.process.deleteLater()
         proc = QProcess(self)
         proc.setProcessEnvironment(child_environment(self.env_overrides))
         proc.readyReadStandardOutput.connect(lambda p=proc: self._read_stdout(p))
@@ -205,11 +207,9 @@ class TrainRunner(QObject):
         crashed = status == QProcess.ExitStatus.CrashExit
         exit_code = None if crashed else int(code)
         if exit_code == 0 and self._queue and not self._cancelled:
-            proc.deleteLater()
             self._next()
             return
         self._finish(*self._judge(exit_code), exit_code=exit_code)
-        proc.deleteLater()
 
     def _judge(self, exit_code: int | None) -> tuple[Outcome, Path | None, str]:
         checkpoint = self._checkpoint()
