@@ -67,13 +67,21 @@ def test_auto_runtime_matches_fp32(tiny):
 def test_fused_network_is_fp32_exact_for_batches_and_channels_last_input(tiny):
     if not R.fused_kernels_available():
         pytest.fail("oneDNN fused kernels missing from this torch build")
-    fused = R.FusedHourglass(tiny)
-    for n in (1, 4, 2, 1):  # more shapes than prepacked weights are kept for
+    fused = R.FusedHourglass(tiny, prepack=True, micro_batch=3)
+    for n in (1, 4, 2, 7, 1):  # sub-batches of 3; more shapes than prepacked weights are kept for
         x = torch.randn(n, 3, 64, 64)
         with torch.inference_mode():
             out = fused(x.contiguous(memory_format=torch.channels_last))
+        assert [o.shape for o in out] == [(n, 3, 16, 16)] * 2
         assert _max_rel(_reference(tiny, x), out) < 1e-4
         assert all(o.is_contiguous() for o in out)
+
+
+def test_micro_batch_keeps_activations_cache_sized(tiny):
+    big = build_hourglass(HourglassConfig(num_keypoints=16, stacks=1, features=128, input_size=(256, 256)))
+    assert R.FusedHourglass.auto_micro_batch(big, torch.float32) == 1
+    assert R.FusedHourglass.auto_micro_batch(big, torch.bfloat16) == 2
+    assert R.FusedHourglass.auto_micro_batch(tiny, torch.float32) > 8
 
 
 def test_forcing_fp32_by_argument_and_environment(tiny, monkeypatch):
