@@ -35,16 +35,17 @@ def finite_points(xs: list[float], ys: list[float | None]) -> tuple[np.ndarray, 
 
 
 class TrainCurves(QWidget):
-    """Left: training loss per step (line, log scale) and per epoch (dots). Right: a validation metric."""
+    """Left: training loss per step (line) and per epoch (dots). Right: a validation metric per epoch."""
 
     def __init__(self, parent: QWidget | None = None, redraw_ms: int = 150) -> None:
         super().__init__(parent)
         self.loss_plot = pg.PlotWidget(background="w")
         self.loss_plot.setTitle("Training loss", color="k")
         self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.setLogMode(y=True)
+        self.loss_plot.setLabel("left", "heatmap MSE")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.loss_curve = self.loss_plot.plot(pen=LOSS_PEN, name="step")
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor="k")
+        self.loss_curve = self.loss_plot.plot(pen=LOSS_PEN, name="per step")
         self.loss_curve.setClipToView(True)
         self.loss_curve.setDownsampling(auto=True, method="peak")
         self.epoch_curve = self.loss_plot.plot(pen=None, symbol="o", symbolSize=6, symbolBrush=EPOCH_BRUSH,
@@ -124,14 +125,9 @@ class TrainCurves(QWidget):
     def redraw(self) -> None:
         """Draw every point received so far (also runs by itself shortly after new points)."""
         self._timer.stop()
-        self.loss_curve.setData(*finite_points(self._steps, _positive(self._losses)))
-        self.epoch_curve.setData(*finite_points(self._epoch_steps, _positive(self._epoch_losses)))
+        self.loss_curve.setData(*finite_points(self._steps, self._losses))
+        self.epoch_curve.setData(*finite_points(self._epoch_steps, self._epoch_losses))
         x, y = self.val_points()
         self.val_curve.setData(x, y)
         self.val_plot.setTitle(self.metric_box.currentText() if len(x) or not self._epochs
                                else "Validation (none: no held-out images)", color="k")
-
-
-def _positive(values: list) -> list:
-    """values with everything not > 0 replaced by None (a log axis cannot show it)."""
-    return [v if isinstance(v, int | float) and v > 0 else None for v in values]
