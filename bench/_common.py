@@ -86,18 +86,20 @@ def flops_per_image(model: torch.nn.Module, input_size: tuple[int, int]) -> floa
 
 
 def time_interleaved(variants: dict[str, tuple[Callable, torch.Tensor]], iters: int,
-                     warmup: int = 1) -> dict[str, list[float]]:
-    """Seconds per call of each variant, the variants run in turn (so load changes hit all alike)."""
-    times: dict[str, list[float]] = {name: [] for name in variants}
+                     warmup: int = 1) -> dict[str, dict[str, list[float]]]:
+    """Per variant, "wall" and "cpu" (process CPU time, all threads) seconds of each call; the variants
+    run in turn, so load changes hit all alike."""
+    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in variants}
     with torch.inference_mode():
         for _ in range(warmup):
             for fn, x in variants.values():
                 fn(x)
         for _ in range(iters):
             for name, (fn, x) in variants.items():
-                t = time.perf_counter()
+                c, t = time.process_time(), time.perf_counter()
                 fn(x)
-                times[name].append(time.perf_counter() - t)
+                times[name]["wall"].append(time.perf_counter() - t)
+                times[name]["cpu"].append(time.process_time() - c)
     return times
 
 

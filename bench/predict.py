@@ -3,8 +3,9 @@
 For 2 and 8 stacks at 256×256, batch 1 and 8: median ms/image (warm-up excluded, the two variants
 timed in turn), images/s, speed-up, achieved GFLOP/s (FLOPs counted by torch) next to fp32 and bf16
 GEMM peaks measured in the same run; start-up cost of the runtime; accuracy of the chosen precision
-against fp32 on the openfield evaluation frames (see bench/_accuracy.py). Prints a table, then ONE
-JSON line. Run from the repository root:
+against fp32 on the openfield evaluation frames (see bench/_accuracy.py). Prints a table (its last
+column is process CPU time of all threads per image, ≈ threads × wall when the machine is otherwise
+idle), then ONE JSON line. Run from the repository root:
 
     python bench/predict.py [--quick] [--stacks 2 8] [--batches 1 8] [--threads N] [--compile]
 """
@@ -14,7 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -32,7 +36,7 @@ from bench._common import (  # noqa: E402
     time_interleaved,
     timed,
 )
-from model.infer.runtime import prepare_for_inference  # noqa: E402
+from model.infer.runtime import FusedHourglass, fold_batchnorm, prepare_for_inference  # noqa: E402
 from model.nn.hourglass import HourglassConfig, build_hourglass  # noqa: E402
 
 SIZE = (256, 256)
@@ -85,38 +89,42 @@ def bench_stacks(stacks: int, args: argparse.Namespace, peaks: dict[str, float])
                f"runtime_hg{stacks}": rt.description, "precision": rt.precision}
     variants = {"eager fp32": model, f"ours ({rt.precision})": rt}
     if args.ablate:
-        from model.infer.runtime import FusedHourglass, fold_batchnorm
-
         cl = fold_batchnorm(model).to(memory_format=torch.channels_last)
         variants["eager cl+fold fp32"] = lambda x: cl(x.contiguous(memory_format=torch.channels_last))
         variants["fused fp32 whole"] = FusedHourglass(model, micro_batch=None)
         variants["fused fp32 prepack"] = FusedHourglass(model, prepack=True)
     if args.compile:
-        from model.infer.runtime import fold_batchnorm
-
         compiled = torch.compile(fold_batchnorm(model).to(memory_format=torch.channels_last))
-        x = torch.randn(1, 3, *SIZE).contiguous(memory_format=torch.channels_last)
-        _, figures[f"compile_startup_s_hg{stacks}"] = timed(lambda: compiled(x))
-        variants["torch.compile fp32"] = compiled
+
+        def run_compiled(x: torch.Tensor) -> list[torch.Tensor]:
+            return compiled(x.contiguous(memory_format=torch.channels_last))
+
+        with torch.inference_mode():
+            _, figures[f"compile_startup_s_hg{stacks}"] = timed(run_compiled, torch.randn(1, 3, *SIZE))
+        variants["torch.compile fp32"] = run_compiled
     rows = []
     for batch in args.batches:
         warmup, iters = iterations(args, batch)
         x = torch.randn(batch, 3, *SIZE)
         times = time_interleaved({k: (fn, x) for k, fn in variants.items()}, iters, warmup)
-        ms = {k: median(v) / batch * 1e3 for k, v in times.items()}
-        base = ms["eager fp32"]
+        ms = {k: median(v["wall"]) / batch * 1e3 for k, v in times.items()}
+        cpu = {k: median(v["cpu"]) / batch * 1e3 for k, v in times.items()}
+        base, ours_name = ms["eager fp32"], f"ours ({rt.precision})"
         tag = f"hg{stacks}_b{batch}"
         for name, value in ms.items():
             gflops = flops / 1e9 / (value / 1e3)
             prec = rt.precision if name.startswith("ours") else "fp32"
             rows.append(f"{stacks:>6} {batch:>5}  {name:<20} {value:>9.1f} {1e3 / value:>8.2f} "
-                        f"{base / value:>7.2f}x {gflops:>8.1f} {gflops / peaks[prec]:>6.0%}")
-        ours = ms[f"ours ({rt.precision})"]
+                        f"{base / value:>7.2f}x {gflops:>8.1f} {gflops / peaks[prec]:>6.0%} "
+                        f"{cpu[name]:>9.1f}")
+        ours = ms[ours_name]
         ach = flops / 1e9 / (ours / 1e3)
         figures.update({
             f"ms_per_image_eager_{tag}": base, f"ms_per_image_ours_{tag}": ours,
             f"images_per_s_ours_{tag}": 1e3 / ours, f"speedup_{tag}": base / ours,
             f"gflops_ours_{tag}": ach, f"peak_fraction_{tag}": ach / peaks[rt.precision],
+            f"cpu_ms_per_image_eager_{tag}": cpu["eager fp32"],
+            f"cpu_ms_per_image_ours_{tag}": cpu[ours_name],
         })
         if args.compile:
             figures[f"speedup_compile_{tag}"] = base / ms["torch.compile fp32"]
@@ -142,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                      "gemm_peak_fp32_gflops": peaks["fp32"], "gemm_peak_bf16_gflops": peaks["bf16"],
                      "quick": args.quick}
     print(f"\n{'stacks':>6} {'batch':>5}  {'variant':<20} {'ms/img':>9} {'img/s':>8} {'speedup':>8} "
-          f"{'GFLOP/s':>8} {'peak':>6}")
+          f"{'GFLOP/s':>8} {'peak':>6} {'CPU ms/img':>9}")
+    if args.compile:  # a cold start: inductor's on-disk cache from earlier runs would hide compile time
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="hglabel-bench-inductor-")
     for stacks in args.stacks:
         more, rows = bench_stacks(stacks, args, peaks)
         figures.update(more)
@@ -150,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':>6} start-up of ours ({more[f'runtime_hg{stacks}']}): "
               f"{more[f'startup_s_hg{stacks}']:.2f} s, {more[f'gflop_per_image_hg{stacks}']:.1f} GFLOP/image",
               flush=True)
+        if args.compile:
+            print(f"{'':>6} torch.compile start-up (first call, batch 1, empty cache): "
+                  f"{more[f'compile_startup_s_hg{stacks}']:.1f} s", flush=True)
     if not args.no_accuracy:
         steps = args.train_steps or (60 if args.quick else 300)
         acc = accuracy(lambda m: prepare_for_inference(m, "cpu", args.precision), steps)
@@ -157,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\naccuracy on openfield img0080–img0115 ({acc['accuracy_model']}): mean error fp32 "
               f"{acc['error_fp32_px']:.3f} px, ours {acc['error_ours_px']:.3f} px "
               f"(Δ {acc['error_delta_px']:+.4f}), max keypoint shift {acc['max_kpt_shift_px']:.4f} px")
+    if args.compile:
+        shutil.rmtree(os.environ["TORCHINDUCTOR_CACHE_DIR"], ignore_errors=True)
     print(json.dumps(figures, sort_keys=True))
     return 0
 
