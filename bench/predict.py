@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compile", action="store_true", help="also time torch.compile (slow start-up)")
     p.add_argument("--ablate", action="store_true",
                    help="also time eager channels_last+BN folding, fused fp32 without sub-batches, "
-                   "fused fp32 with weight prepacking")
+                   "fused fp32 without weight prepacking")
     p.add_argument("--train-steps", type=int, default=None, help="steps for the accuracy model (300)")
     p.add_argument("--no-accuracy", action="store_true", help="skip the openfield accuracy check")
     return p.parse_args(argv)
@@ -92,7 +92,7 @@ def bench_stacks(stacks: int, args: argparse.Namespace, peaks: dict[str, float])
         cl = fold_batchnorm(model).to(memory_format=torch.channels_last)
         variants["eager cl+fold fp32"] = lambda x: cl(x.contiguous(memory_format=torch.channels_last))
         variants["fused fp32 whole"] = FusedHourglass(model, micro_batch=None)
-        variants["fused fp32 prepack"] = FusedHourglass(model, prepack=True)
+        variants["fused fp32 no-pack"] = FusedHourglass(model, prepack=False)
     if args.compile:
         compiled = torch.compile(fold_batchnorm(model).to(memory_format=torch.channels_last))
 

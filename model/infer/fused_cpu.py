@@ -137,11 +137,13 @@ class FusedHourglass(nn.Module):
 
     A batch runs in sub-batches of `micro_batch` images (default: as many as keep about four trunk
     activations within CACHE_BUDGET_BYTES; None = whole batch): per image, large batches are slower on a
-    CPU because the 1/4-resolution activations no longer fit in the caches.
+    CPU because the 1/4-resolution activations no longer fit in the caches. `prepack` keeps each conv
+    weight also in oneDNN's blocked layout for the input shapes seen (one extra copy of the weights with
+    fp32 sub-batches of 1; measured 5–6 % faster on 2 threads, no difference on 1).
     """
 
     def __init__(self, model: StackedHourglass, dtype: torch.dtype = torch.float32,
-                 prepack: bool = False, micro_batch: int | None | str = "auto") -> None:
+                 prepack: bool = True, micro_batch: int | None | str = "auto") -> None:
         super().__init__()
         self.config, self.dtype, p = model.config, dtype, prepack
         self.micro_batch = self.auto_micro_batch(model, dtype) if micro_batch == "auto" else micro_batch
