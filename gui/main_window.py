@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._pending_checkpoint: str | None = None
         self.export_window: ExportDialog | None = None
+        self.error_box: QMessageBox | None = None
         self.train_window: TrainDialog | None = None
         self.update_title()
         self.resize(1400, 900)
@@ -170,8 +171,12 @@ class MainWindow(QMainWindow):
         self.update_title()
 
     def _open_failed(self, text: str) -> None:
+        """Status bar plus a message box that does not block (the event loop keeps running)."""
+        log.warning(text)
         self.status.showMessage(text, 10000)
-        QMessageBox.warning(self, "Cannot open", text) if self.isVisible() else log.warning(text)
+        if self.isVisible():
+            self.error_box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open", text, parent=self)
+            self.error_box.open()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -153,6 +153,8 @@ class KeypointItem(QGraphicsObject):
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if self._press_pos is None:
             return
+        if self._moved:  # pyqtgraph drops moves closer than 10 ms: the release has the final place
+            self.setPos(self.parentItem().mapFromScene(event.scenePos()))
         moved = self._moved and self.pos() != self._press_pos
         self._press_pos = None
         self.layer.item_released(self, moved)

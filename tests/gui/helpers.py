@@ -52,6 +52,7 @@ def drag(canvas, start: QPoint, end: QPoint, steps: int = 6) -> None:
     QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
     for i in range(1, steps + 1):
         p = QPointF(start) + (QPointF(end) - QPointF(start)) * (i / steps)
+        QTest.qWait(12)  # pyqtgraph ignores moves closer than 10 ms (mouseRateLimit), as a hand is slower
         QTest.mouseMove(vp, p.toPoint())
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
 
