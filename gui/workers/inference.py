@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import sqlite3
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -178,7 +179,7 @@ class InferenceWorker(QObject):
         for job in batch:
             try:
                 boxes = [(i.instance_id, i.box) for i in self._store_getter().instances(job.image_id)]
-            except (KeyError, AttributeError, OSError) as exc:
+            except (KeyError, AttributeError, OSError, sqlite3.Error) as exc:  # project closed meanwhile
                 self.failed.emit(job.request_id, job.image_id, str(exc))
                 continue
             sent.append((job.image_id, str(job.path), boxes))
