@@ -37,6 +37,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Remove the selected instance"),
     ActionSpec("mark_done", "Edit", "Mark Image &Done", ("Space", "Ctrl+Return"),
                "Set the image's review status to done"),
+    ActionSpec("skip_image", "Edit", "S&kip Image", ("X",), "Mark the image skipped (left out of exports)"),
     ActionSpec("next_image", "Go", "&Next Image", ("D", "Right"), "Show the next image in the list"),
     ActionSpec("previous_image", "Go", "&Previous Image", ("A", "Left"), "Show the previous image"),
     ActionSpec("next_review", "Go", "Next Needing &Review", ("N",),

@@ -168,6 +168,13 @@ class IntentsMixin:
             return False
         return self.commit(E.SetStatus(rec.id, rec.status, ReviewStatus.DONE), "Mark done", by_person=False)
 
+    def skip_image(self) -> bool:
+        rec = self.current
+        if rec is None or rec.status == ReviewStatus.SKIPPED:
+            return False
+        edit = E.SetStatus(rec.id, rec.status, ReviewStatus.SKIPPED)
+        return self.commit(edit, "Skip image", by_person=False)
+
     def set_box(self, index: int, box: tuple[float, float, float, float]) -> bool:
         if not 0 <= index < len(self.instances):
             return False

@@ -71,8 +71,11 @@ def test_image_list_navigation_filter_counts_and_thumbnails(qtbot, window, image
     assert s.row == 2
     key(window, Qt.Key.Key_A)
     assert s.row == 1
-    key(window, Qt.Key.Key_Space)  # image 2 done
+    key(window, Qt.Key.Key_X)  # image 2 skipped, then done instead
+    assert s.current.status == ReviewStatus.SKIPPED
+    key(window, Qt.Key.Key_Space)
     assert panel.counts.text() == "5 images: 4 unlabelled, 1 done"
+    assert [s.undo_stack.text(i) for i in range(s.undo_stack.count())] == ["Skip image", "Mark done"]
     assert window.list_model.index(1).data(STATUS_ROLE) == "done"
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findData(ReviewStatus.UNLABELLED))
     assert panel.proxy.rowCount() == 4
