@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
@@ -21,9 +22,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skeleton", help=f"skeleton for a new project: {', '.join(PRESET_NAMES)} or a JSON "
                         "file (skeleton or COCO keypoints); asked for in a dialog when omitted")
     parser.add_argument("--checkpoint", help="checkpoint to load (own or pytorch-pose format)")
+    parser.add_argument("--predict", action="store_true",
+                        help="predict every unlabelled image as soon as the model is loaded")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the bundled demo frames with the demo model and predict them")
     parser.add_argument("--settings", help="settings file (ini) instead of the user's default")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
+
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+
+
+def apply_demo(args: argparse.Namespace) -> None:
+    """`--demo`: the bundled frames, skeleton and checkpoint, predicted on start."""
+    args.folder = str(DEMO_DIR / "images")
+    args.skeleton = args.skeleton or str(DEMO_DIR / "skeleton.json")
+    args.checkpoint = args.checkpoint or str(DEMO_DIR / "checkpoint.pt")
+    args.predict = True
+
+
+def predict_when_model_loads(window) -> None:
+    """Start "predict all unlabelled" once, when the first model has loaded."""
+    session = window.session
+
+    def start(_info) -> None:
+        session.model_changed.disconnect(start)
+        session.predict_unlabelled()
+
+    session.model_changed.connect(start)
 
 
 def resolve_skeleton_arg(text: str) -> Skeleton:
@@ -48,6 +75,8 @@ def application(argv: list[str] | None = None) -> QApplication:
 def run_app(argv: list[str]) -> int:
     """Parse argv, show the main window, run the event loop; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.demo:
+        apply_demo(args)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     skeleton = None
@@ -64,5 +93,7 @@ def run_app(argv: list[str]) -> int:
     window = MainWindow(AppSettings(args.settings) if args.settings else None)
     window.show()
     if args.folder:
+        if args.predict:
+            predict_when_model_loads(window)
         window.open_folder(args.folder, skeleton, args.checkpoint)
     return int(app.exec())
