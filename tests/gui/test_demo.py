@@ -1,4 +1,4 @@
-"""`hglabel --demo`: the bundled frames open with the bundled model and come out predicted, close to the labels."""
+"""`hglabel --demo`: bundled frames open with the bundled model and come out predicted near the labels."""
 
 from __future__ import annotations
 
