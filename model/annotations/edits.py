@@ -15,6 +15,7 @@ person touched".
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -61,11 +62,12 @@ def with_keypoint(kps: Keypoints, k: int, value: KeypointValue) -> Keypoints:
     return Keypoints(xy, vis, conf, human)
 
 
-class Edit:
+class Edit(ABC):
     """Base class of all edits. Subclasses are frozen dataclasses with an exact `inverse()`."""
 
-    def inverse(self) -> Edit:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    @abstractmethod
+    def inverse(self) -> Edit:
+        """The edit that undoes this one."""
 
     @property
     def image_ids(self) -> tuple[int, ...]:
