@@ -50,6 +50,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("predict_all", "Model", "Predict &All Unlabelled", ("Shift+P",),
                "Run the network on every unlabelled image (cancel from the status bar)"),
     ActionSpec("cancel_prediction", "Model", "&Cancel Prediction", ("Esc",), "Stop a running batch"),
+    ActionSpec("toggle_flip_test", "Model", "&Flip Test On/Off", ("Ctrl+Shift+F",),
+               "Also predict the mirrored image; flags keypoints where the two passes disagree"),
     ActionSpec("train", "Model", "&Train…", ("Ctrl+T",),
                "Fine-tune the network on the done images (runs hglabel train; live curves, cancel)"),
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),

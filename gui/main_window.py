@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
             "fit_view": self.canvas.fit,
             "load_checkpoint": self.choose_checkpoint, "predict_image": s.predict_current,
             "predict_all": s.predict_unlabelled, "cancel_prediction": s.cancel_batch,
-            "train": self.train_dialog,
+            "train": self.train_dialog, "toggle_flip_test": s.toggle_flip_test,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
         }
 

@@ -34,6 +34,7 @@ class PredictMixin:
     def __init__(self) -> None:
         self.inference: InferenceClient | None = None
         self.model_info: ModelInfo | None = None
+        self.flip_test = False  # predict with a mirrored pass too (flip disagreement in the inspector)
         self._single: dict[int, int] = {}  # request id → image id
         self._latest_single: dict[int, int] = {}  # image id → newest single request id
         self._ignored: set[int] = set()
@@ -61,7 +62,15 @@ class PredictMixin:
         if self.inference is None:
             return
         self.message.emit(f"Loading {path} …")
-        self.inference.load_checkpoint(path, self.skeleton)
+        self.inference.load_checkpoint(path, self.skeleton, flip_test=self.flip_test)
+
+    def toggle_flip_test(self) -> bool:
+        """Switch the flip test on or off and reload the model with it; returns the new state."""
+        self.flip_test = not self.flip_test
+        self.message.emit(f"Flip test {'on' if self.flip_test else 'off'}")
+        if self.model_info is not None:
+            self.load_checkpoint(self.model_info.path)
+        return self.flip_test
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model_info = info

@@ -117,10 +117,10 @@ class InferenceWorker(QObject):
         self._batch_size = batch_size
         self._scheduled = False
 
-    @Slot(str, object, str)
-    def load(self, path: str, skeleton: Skeleton | None, device: str) -> None:
+    @Slot(str, object, str, bool)
+    def load(self, path: str, skeleton: Skeleton | None, device: str, flip_test: bool = False) -> None:
         try:
-            kind, payload = self.child.call(("load", path, skeleton, device))
+            kind, payload = self.child.call(("load", path, skeleton, device, flip_test))
         except ChildGoneError as exc:
             kind, payload = "load_failed", str(exc)
         if kind == "loaded":
@@ -205,7 +205,7 @@ class InferenceWorker(QObject):
 class InferenceClient(QObject):
     """GUI-side handle: starts the thread, hands out request ids, forwards cancels."""
 
-    _load = Signal(str, object, str)
+    _load = Signal(str, object, str, bool)
     _submit = Signal(object, bool)
     _cancel = Signal(int)
 
@@ -221,8 +221,9 @@ class InferenceClient(QObject):
         self._next_id = 0
         self._thread.start()
 
-    def load_checkpoint(self, path: str, skeleton: Skeleton | None, device: str = "auto") -> None:
-        self._load.emit(str(path), skeleton, device)
+    def load_checkpoint(self, path: str, skeleton: Skeleton | None, device: str = "auto",
+                        flip_test: bool = False) -> None:
+        self._load.emit(str(path), skeleton, device, flip_test)
 
     def predict(self, jobs: list[tuple[int, Path]], urgent: bool = False) -> int:
         """Queue (image_id, path) jobs under a new request id; urgent ones go before queued batches."""

@@ -6,7 +6,7 @@ like one that waits for torch. In its own process the model can use every core w
 the window's latency. No Qt here: the module is imported by the spawned child.
 
 Protocol (tuples, pickled by multiprocessing):
-  ("load", path, skeleton | None, device)   → ("loaded", ModelInfo) | ("load_failed", message)
+  ("load", path, skeleton | None, device[, flip_test])   → ("loaded", ModelInfo) | ("load_failed", message)
   ("predict", [(image_id, path, [(instance_id | None, box | None), …]), …])
       → ("predicted", [(image_id, ((iid, Prediction), …)) or (image_id, message), …])
   ("quit",)                                 → the process ends (also when the pipe closes)
@@ -40,7 +40,8 @@ class ModelInfo:
     input_size: tuple[int, int]
 
 
-def load_predictor(path: str, project_skeleton: Skeleton | None, device: str = "auto"):
+def load_predictor(path: str, project_skeleton: Skeleton | None, device: str = "auto",
+                   flip_test: bool = False):
     """A Predictor for path: our own format keeps its skeleton (must match the project's keypoints);
     a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
     from model.infer.checkpoint import CheckpointError, load_checkpoint
@@ -60,7 +61,7 @@ def load_predictor(path: str, project_skeleton: Skeleton | None, device: str = "
             f"{path}: the checkpoint's keypoints {list(bundle.skeleton.keypoints)} differ from the "
             f"project's {list(project_skeleton.keypoints)}"
         )
-    return Predictor(bundle, device=device)
+    return Predictor(bundle, device=device, flip_test=flip_test)
 
 
 def model_info(path: str, predictor) -> ModelInfo:
@@ -120,9 +121,9 @@ def serve(conn) -> None:
         if kind == "quit":
             return
         if kind == "load":
-            _, path, skeleton, device = msg
+            _, path, skeleton, device, *options = msg
             try:
-                predictor = load_predictor(path, skeleton, device)
+                predictor = load_predictor(path, skeleton, device, flip_test=bool(options and options[0]))
                 reply = ("loaded", model_info(path, predictor))
             except Exception as exc:  # CheckpointError, ValueError, RuntimeError from torch
                 reply = ("load_failed", str(exc))
