@@ -24,7 +24,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.inspector.dock import MODE_KEYPOINTS, MODE_STACKS, HeatmapDock  # noqa: E402
-from gui.inspector.qt_util import keep_singletons_alive  # noqa: E402
 from model.annotations.skeleton import Skeleton  # noqa: E402
 from model.annotations.types import Prediction  # noqa: E402
 
@@ -62,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks", type=int, default=8)
     parser.add_argument("--keypoints", type=int, default=16)
     args = parser.parse_args(argv)
-    keep_singletons_alive()  # PySide6 6.12 / Python 3.11 reference leak (see gui.inspector.qt_util)
     app = QApplication.instance() or QApplication([])
     pred = synthetic_prediction(args.stacks, args.keypoints)
     skeleton = Skeleton("bench", tuple(f"kp{i + 1}" for i in range(args.keypoints)))

@@ -108,15 +108,31 @@ class PredictMixin:
         if self.batch_request is not None:
             self.message.emit("A batch is already running")
             return None
-        jobs = [(r.id, self.image_path(r)) for r in self.records
-                if r.status == ReviewStatus.UNLABELLED and not r.missing]
-        if not jobs:
+        records = [r for r in self.records if r.status == ReviewStatus.UNLABELLED and not r.missing]
+        if not records:
             self.message.emit("No unlabelled images")
             return None
-        self.batch_request = self.inference.predict(jobs)
-        self.batch_total = len(jobs)
+        return self.predict_batch(records)
+
+    def predict_batch(self, records: list) -> int | None:
+        """Queue `records` as the session's one batch (a running batch is cancelled first: it may have
+        run with another model); results become one undo step. Returns the request id."""
+        if self.inference is None or self.model_info is None or not records:
+            return None
+        if self.batch_request is not None:
+            self.cancel_batch()
+        self.batch_request = self.inference.predict([(r.id, self.image_path(r)) for r in records])
+        self.batch_total = len(records)
         self.batch_progress.emit(0, self.batch_total)
         return self.batch_request
+
+    def request_heatmaps(self, record) -> int | None:
+        """Predict `record` for its heatmaps only: the result is never turned into edits."""
+        if self.inference is None or self.model_info is None:
+            return None
+        rid = self.inference.predict([(record.id, self.image_path(record))], urgent=True)
+        self._ignored.add(rid)
+        return rid
 
     def cancel_batch(self) -> None:
         rid = self.batch_request

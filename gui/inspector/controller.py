@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from gui.inspector import list_model
 from gui.inspector.dock import SOURCE_KEYPOINT, HeatmapDock
 from gui.inspector.overlay import HEATMAP_Z, MARKS_Z, PATH_Z, HeatmapOverlay, PeakPath, UncertaintyMarks
-from gui.inspector.qt_util import keep_singletons_alive
 from gui.workers.inference import ImageResult
 from model.annotations.edits import move_keypoint
 from model.annotations.types import Instance, Prediction, ReviewStatus
@@ -48,7 +47,6 @@ class InspectorController(QObject):
 
     def __init__(self, window, cache_mb: float = 256.0) -> None:
         super().__init__(window)
-        keep_singletons_alive()  # PySide6 6.12 on Python 3.11 leaks None/True refs (see qt_util)
         self.window, self.session, self.canvas = window, window.session, window.canvas
         self.cache = HeatmapCache(cache_mb)
         self.scores: dict[int, ImageUncertainty] = {}
@@ -172,8 +170,7 @@ class InspectorController(QObject):
             s.inference.cancel(self.pending[0])
         inst = self.target_instance()
         self._asked = (rec.id, None if inst is None else inst.instance_id, self.model_id())
-        rid = s.inference.predict([(rec.id, s.image_path(rec))], urgent=True)
-        s._ignored.add(rid)  # the session must not turn a heatmaps-only result into edits
+        rid = s.request_heatmaps(rec)
         self.pending = (rid, rec.id)
         return rid
 

@@ -1,9 +1,6 @@
-"""Small Qt adapters for the inspector: affines as QTransform, colour tables with alpha, a PySide fix."""
+"""Small Qt adapters for the inspector: affines as QTransform, colour tables with alpha."""
 
 from __future__ import annotations
-
-import ctypes
-import sys
 
 import numpy as np
 from PySide6.QtGui import QTransform
@@ -25,25 +22,3 @@ def rgba_ramp_lut(name: str) -> np.ndarray:
     lut[:, :3] = colormap_lut(name)
     lut[:, 3] = np.clip(np.sqrt(np.linspace(0.0, 1.0, 256)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return lut
-
-
-_SINGLETON_BOOST = 1 << 40
-
-
-def keep_singletons_alive() -> bool:
-    """Work around a reference leak of PySide6 6.12's abi3 build on Python < 3.12; True if applied.
-
-    There, every call of a Qt method that returns void gives back ``None`` without a new reference,
-    and some virtual-override paths do the same with ``True``; each call drops the count by one
-    (measured: ~47 None and ~10 True per dock redraw). CPython 3.11 then aborts with "deallocating
-    None/True" after a few thousand calls — mid-session or at exit. Python 3.12+ makes these objects
-    immortal (PEP 683), so nothing is done there. Here their counts are raised by 2**40 once, which
-    no session can use up. Idempotent.
-    """
-    if sys.version_info >= (3, 12):
-        return False
-    for obj in (None, True, False):
-        count = ctypes.c_ssize_t.from_address(id(obj))
-        if count.value < _SINGLETON_BOOST:
-            count.value += _SINGLETON_BOOST
-    return True

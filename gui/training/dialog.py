@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.inspector.qt_util import keep_singletons_alive
 from gui.training.curves import TrainCurves
 from gui.training.form import DataSummary, InstanceCounter, TrainForm, summary_from_session
 from gui.training.options import TrainOptions, new_run_dir, plan_training
@@ -42,7 +41,6 @@ class TrainDialog(QDialog):
     def __init__(self, session, parent: QWidget | None = None, runner: TrainRunner | None = None,
                  hidden: TrainOptions | None = None) -> None:
         super().__init__(parent)
-        keep_singletons_alive()  # PySide6 6.12 / Python 3.11 leaks None/True refs (gui.inspector.qt_util)
         self.setWindowTitle("Train the network")
         self.session = session
         self.runner = runner or TrainRunner(self)

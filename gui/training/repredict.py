@@ -29,17 +29,12 @@ def predict_not_done(session) -> int | None:
     returns the request id, or None when there is nothing to do or no model."""
     if session.store is None or session.inference is None or session.model_info is None:
         return None
-    jobs = [(r.id, session.image_path(r)) for r in not_done_records(session)]
-    if not jobs:
+    records = not_done_records(session)
+    if not records:
         session.message.emit("Every image is done")
         return None
-    if session.batch_request is not None:
-        session.cancel_batch()  # it ran with the previous model
-    session.batch_request = session.inference.predict(jobs)
-    session.batch_total = len(jobs)
-    session.batch_progress.emit(0, len(jobs))
-    session.message.emit(f"Re-predicting {len(jobs)} images with the new model …")
-    return session.batch_request
+    session.message.emit(f"Re-predicting {len(records)} images with the new model …")
+    return session.predict_batch(records)
 
 
 class ModelSwap(QObject):

@@ -117,11 +117,10 @@ def test_colour_map_and_empty_state(dock):
     assert not any(item.isVisible() for item in dock.grid._images)
 
 
-def test_pyside_reference_leak_guard_keeps_none_alive():
-    from gui.inspector.qt_util import keep_singletons_alive
-
-    applied = keep_singletons_alive()
-    assert applied == (sys.version_info < (3, 12))
-    if applied:  # the void-call leak of PySide6's abi3 build on 3.11 can no longer reach zero
-        assert min(sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False)) > 2**40
-        assert keep_singletons_alive() and sys.getrefcount(None) < 2**41  # idempotent
+def test_installed_pyside_does_not_leak_references_to_none(dock):
+    """PySide6 6.12.0 dropped a reference to None per void call (Python 3.11 then aborts); pinned out."""
+    before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(2000):
+        dock.grid.setVisible(True)
+        dock.grid.update()
+    assert (sys.getrefcount(None), sys.getrefcount(True)) == pytest.approx(before, abs=50)
