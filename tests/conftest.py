@@ -1,4 +1,10 @@
-"""Shared fixtures: offscreen Qt, the shared data folder, a tiny skeleton."""
+"""Shared fixtures: offscreen Qt, the in-repo test data, the `shared` marker for ../shared's full sets.
+
+The default run needs nothing beside the clone: `openfield` is the 12-frame subset in tests/data and
+`demo_eval` the demo's 8 labelled evaluation frames. Tests that need ../shared's full sets take the
+`shared` / `openfield_full` fixtures (or carry `@pytest.mark.shared`); they are deselected unless
+HGLABEL_SHARED names the folder (CI sets it), and then a missing folder is an error, not a skip.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +16,52 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO_ROOT / "tests" / "data"
+DEMO_DIR = REPO_ROOT / "assets" / "demo"
+SHARED_FIXTURES = {"shared", "openfield_full"}
 
 
-def shared_dir() -> Path:
-    """../shared beside the checkout (CI lays a copy there); HGLABEL_SHARED overrides."""
-    return Path(os.environ.get("HGLABEL_SHARED", REPO_ROOT.parent / "shared")).resolve()
+def shared_dir() -> Path | None:
+    """The folder HGLABEL_SHARED names (CI: ../shared), or None when the variable is unset."""
+    value = os.environ.get("HGLABEL_SHARED")
+    return Path(value).resolve() if value else None
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark tests that use ../shared; deselect them when HGLABEL_SHARED is unset."""
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared)
+    if shared_dir() is not None:
+        return
+    kept = [item for item in items if item.get_closest_marker("shared") is None]
+    dropped = [item for item in items if item.get_closest_marker("shared") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
+    """../shared (HGLABEL_SHARED); only for tests marked `shared`."""
     path = shared_dir()
-    assert path.is_dir(), f"shared data folder missing: {path}"
+    assert path is not None and path.is_dir(), f"HGLABEL_SHARED is not a folder: {path}"
     return path
 
 
 @pytest.fixture(scope="session")
-def openfield(shared: Path) -> Path:
-    """The openfield_mouse folder: images/ and annotations.json (COCO, 4 keypoints)."""
+def openfield_full(shared: Path) -> Path:
+    """The full openfield_mouse set: images/ (116 frames) and annotations.json."""
     return shared / "data" / "openfield_mouse"
+
+
+@pytest.fixture(scope="session")
+def openfield() -> Path:
+    """12 labelled openfield training frames in the repo: images/ and annotations.json (COCO, 4 keypoints)."""
+    return TEST_DATA / "openfield_mini"
+
+
+@pytest.fixture(scope="session")
+def demo_eval() -> Path:
+    """The demo's 8 labelled evaluation frames (img0080…img0115): images/, annotations.json, checkpoint.pt."""
+    return DEMO_DIR
