@@ -1,4 +1,4 @@
-"""The Keypoints dock on the real window: rows for all K, clicks and ↑/↓ select, in step with canvas and undo."""
+"""The Keypoints dock on the real window: all K rows, clicks and ↑/↓ select, in step with canvas and undo."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tests.gui.helpers import click_image, key, open_folder
 def _click_row(panel, k: int) -> None:
     view = panel.view
     rect = view.visualRect(panel.model.index(k, 1))
-    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     rect.center())
 
 
 def _state(panel, k: int) -> str:
@@ -31,7 +32,7 @@ def test_panel_lists_all_17_and_follows_keys_clicks_canvas_and_undo(qtbot, windo
     assert panel.model.rowCount() == 17 and panel.isVisible()
     assert panel.model.index(16, 0).data() == "17  right_ankle"
     swatch = panel.model.index(0, 0).data(Qt.ItemDataRole.DecorationRole)
-    assert swatch.name() == "#%02x%02x%02x" % s.skeleton.colors[0]
+    assert swatch.name() == "#{:02x}{:02x}{:02x}".format(*s.skeleton.colors[0])
     click_image(window.canvas, 100, 120)  # places nose in a new instance
     assert _state(panel, 0) == "confirmed" and _state(panel, 1) == "absent"
     assert _selected_row(panel) == 1  # the canvas moved the selection to the next missing keypoint
