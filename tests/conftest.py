@@ -41,6 +41,20 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = kept
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _engine_cache(tmp_path_factory) -> Path:
+    """Converted inference graphs go to a folder of this run (inherited by child processes), never to the
+    user's cache folder; shared by all tests, so one network is converted once per run."""
+    folder = tmp_path_factory.mktemp("hglabel-cache")
+    previous = os.environ.get("HGLABEL_CACHE_DIR")
+    os.environ["HGLABEL_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("HGLABEL_CACHE_DIR", None)
+    else:
+        os.environ["HGLABEL_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared (HGLABEL_SHARED); only for tests marked `shared`."""

@@ -1,11 +1,12 @@
 """OpenVINO CPU engine: the network converted once per checkpoint content, cached, run in a 2-core layout.
 
-The graph is derived from the one network definition (model/nn/hourglass.py) by `openvino.convert_model`
-(OpenVINO's PyTorch front end; it folds BatchNorm and fuses ReLU/adds itself) and saved as OpenVINO IR
-(`<key>.xml` + `<key>.bin`) in the user cache folder, keyed by a hash of the weights, the config, the
-OpenVINO version and EXPORT_FORMAT. Converting takes seconds (6–12 s for 2 stacks at 256² here); reading
-and compiling the cached IR takes ~0.2–0.5 s. A cache entry that cannot be read is deleted and
-re-converted (`IrSource.discard`); the runtime's start-up check against torch fp32 catches the rest.
+The graph is derived from the one network definition (model/nn/hourglass.py) by `torch.export` and
+`openvino.convert_model` (OpenVINO's PyTorch front end; it folds BatchNorm and fuses ReLU/adds itself)
+and saved as OpenVINO IR (`<key>.xml` + `<key>.bin`) in the user cache folder, keyed by a hash of the
+weights, the config, the OpenVINO version and EXPORT_FORMAT. Converting takes seconds (see
+bench/README.md); reading and compiling the cached IR takes ~0.2–0.5 s. A cache entry that cannot be
+read is deleted and re-converted (`IrSource.discard`); the runtime's start-up check against torch fp32
+catches the rest.
 
 `OpenVinoNet` runs images as separate inference requests of one image each: one request at a time on a
 latency-compiled model (all threads in one stream) for a single image, and for several images a
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -34,13 +34,17 @@ from model.nn.hourglass import StackedHourglass
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "HGLABEL_CACHE_DIR"
-EXPORT_FORMAT = 1  # bump when the conversion below changes: old cache entries are then never read
+EXPORT_FORMAT = 2  # bump when the conversion below changes: old cache entries are then never read
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
 
 def available() -> bool:
     """True when the openvino package can be imported."""
-    return importlib.util.find_spec("openvino") is not None
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def native_precisions() -> set[str]:
@@ -76,6 +80,17 @@ def content_key(model: StackedHourglass) -> str:
         digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
         digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()[:32]
+
+
+def convert(model: StackedHourglass):
+    """The network as an ov.Model with static shapes: input (1, 3, H, W), S outputs (1, K, H/4, W/4)."""
+    import openvino as ov
+
+    w, h = model.config.input_size
+    with torch.no_grad():  # torch.export's graph: faster to convert than the TorchScript trace
+        graph = ov.convert_model(torch.export.export(model.eval(), (torch.zeros(1, 3, h, w),)))
+    graph.reshape([1, 3, h, w])
+    return graph
 
 
 class IrSource:
@@ -119,13 +134,10 @@ class IrSource:
     def _convert(self):
         import openvino as ov
 
-        w, h = self.torch_model.config.input_size
-        with torch.no_grad():
-            graph = ov.convert_model(self.torch_model.eval(), example_input=torch.zeros(1, 3, h, w),
-                                     input=[1, 3, h, w])
-        self.folder.mkdir(parents=True, exist_ok=True)
+        graph = convert(self.torch_model)
         tmp = self.folder / f".{self.xml.stem}.{uuid.uuid4().hex}.xml"
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
             ov.save_model(graph, str(tmp), compress_to_fp16=False)
             os.replace(tmp.with_suffix(".bin"), self.xml.with_suffix(".bin"))
             os.replace(tmp, self.xml)  # the .xml appears last: its presence means the entry is complete

@@ -191,7 +191,7 @@ class _Candidate:
     precision: str
     backend: str
     build: Callable[[], tuple[nn.Module, Callable]]
-    retry: Callable[[], bool] = lambda: False  # after a failure: True if a second try may succeed
+    retry: Callable[[bool], bool] = lambda failed_check: False  # True if a second try may succeed
 
 
 def _no_autocast() -> contextlib.AbstractContextManager:
@@ -229,8 +229,8 @@ class _OpenVino:
         def build() -> tuple[nn.Module, Callable]:
             return openvino_cpu.OpenVinoNet(self.source().graph(), precision), _no_autocast
 
-        def retry() -> bool:  # a cached graph that failed: convert afresh once
-            if self._source is None or not self._source.from_cache:
+        def retry(failed_check: bool) -> bool:  # a cached graph that raised or failed fp32: convert afresh
+            if self._source is None or not self._source.from_cache or (failed_check and precision != "fp32"):
                 return False
             self._source.discard()
             return True
@@ -289,14 +289,14 @@ def _attempt(cand: _Candidate, x: torch.Tensor, ref: list[torch.Tensor], tol: Ch
             net, autocast, result = _try(cand, x, ref, tol)
         except Exception as exc:  # noqa: BLE001 - any failure of a candidate means: use the next one
             log.warning("inference runtime: %s failed (%s: %s)", cand.name, type(exc).__name__, exc)
-            failure = f"{cand.name} unavailable"
+            failure, failed_check = f"{cand.name} unavailable", False
         else:
             if result.ok or cand.name == "torch fp32":
                 return net, autocast, result
             log.warning("inference runtime: %s rejected by the check against fp32: %s", cand.name,
                         result.detail)
-            failure = f"{cand.name} failed check"
-        if not cand.retry():
+            failure, failed_check = f"{cand.name} failed check", True
+        if not cand.retry(failed_check):
             break
     notes.append(failure)
     return None
