@@ -27,11 +27,21 @@ def shared_dir() -> Path | None:
     return Path(value).resolve() if value else None
 
 
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark tests that use ../shared; deselect them when HGLABEL_SHARED is unset."""
+    """Mark tests that use ../shared; deselect them when HGLABEL_SHARED is unset. Skip `cuda` tests where
+    torch sees no CUDA device (they never count as passed there)."""
+    cuda = not any(item.get_closest_marker("cuda") for item in items) or _cuda_available()
     for item in items:
         if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.shared)
+        if not cuda and item.get_closest_marker("cuda") is not None:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU (bench/gpu.sh runs these)"))
     if shared_dir() is not None:
         return
     kept = [item for item in items if item.get_closest_marker("shared") is None]
