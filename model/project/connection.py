@@ -36,13 +36,15 @@ class ProjectReadOnlyError(ProjectError):
     """The project was opened read-only (file, folder or media not writable, disk full): no edits."""
 
 
-def connect(path: Path, durability: str, timeout: float = schema.BUSY_TIMEOUT_S,
+def connect(path: Path, durability: str, timeout: float | None = None,
             read_only: bool = False) -> tuple[sqlite3.Connection, bool]:
     """Open a project file (see schema.connect) and migrate it forward; errors become ProjectError.
 
     Returns (connection, read_only). A file that cannot be written (read-only file, folder or media,
     full disk) opens read-only instead of failing; so does any file when read_only is asked for.
+    timeout: seconds a write waits for another process's transaction (None: schema.BUSY_TIMEOUT_S).
     """
+    timeout = schema.BUSY_TIMEOUT_S if timeout is None else timeout
     try:
         if read_only or (path.exists() and not os.access(path, os.W_OK)):
             conn, read_only = schema.connect_read_only(str(path)), True

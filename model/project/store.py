@@ -18,7 +18,7 @@ from pathlib import Path
 from model.annotations.edits import Edit
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, ReviewStatus, Source
-from model.project import integrity, rows, schema
+from model.project import integrity, rows
 from model.project.applier import StaleEditError, apply_edit
 from model.project.connection import (
     ProjectError,
@@ -108,7 +108,7 @@ class ProjectStore:
 
     @classmethod
     def open(cls, path: str | Path, image_root: str | Path | None = None, skeleton: Skeleton | None = None,
-             durability: str = "normal", busy_timeout: float = schema.BUSY_TIMEOUT_S,
+             durability: str = "normal", busy_timeout: float | None = None,
              read_only: bool = False) -> ProjectStore:
         """Open an existing project (migrating it forward, then checking every row: a damaged file
         raises ProjectDamagedError naming it); create it if missing and both image_root and skeleton
