@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import sys
 
-COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "relink")
+COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink")
 
 
 class CommandError(Exception):

@@ -18,11 +18,11 @@ import zlib
 from collections.abc import Callable
 from urllib.parse import quote
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's transaction (CLI default)
-# Columns each row checksum covers (v3). `ord` is left out: it is rewritten whenever paths are added.
+# Columns each row checksum covers (v4). `ord` is left out: it is rewritten whenever paths are added.
 IMAGE_CRC_COLUMNS = "path, width, height, status, missing"
-INSTANCE_CRC_COLUMNS = "image_id, category_id, x, y, w, h, score, source, keypoints"
+INSTANCE_CRC_COLUMNS = "image_id, category_id, x, y, w, h, score, source, keypoints, box_set, track_id"
 _READ_ONLY_CAUSES = ("readonly", "read-only", "unable to open", "disk is full", "disk i/o")
 
 
@@ -53,8 +53,34 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX images_status ON images(status, ord)")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """Boxes that mean something, and tracks: `box_set` (a person set the box; otherwise it follows
+    the keypoints) and `track_id` per instance. Boxes of person-made instances are theirs, except the
+    whole-image box older versions gave instances started by clicking a keypoint: that becomes the
+    padded extent of the keypoints (box_set 0), as do all model boxes."""
+    from model.annotations.boxes import is_whole_image, keypoint_box
+    from model.project.rows import decode_keypoints
+
+    conn.execute("ALTER TABLE instances ADD COLUMN box_set INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE instances ADD COLUMN track_id INTEGER")
+    conn.execute("UPDATE instances SET box_set=1 WHERE source='human'")
+    found = conn.execute(
+        "SELECT i.id, i.x, i.y, i.w, i.h, i.keypoints, m.width, m.height FROM instances AS i"
+        " JOIN images AS m ON m.id = i.image_id WHERE i.source='human' AND i.x <= 0 AND i.y <= 0"
+    ).fetchall()
+    fixed = []
+    for iid, x, y, w, h, blob, width, height in found:
+        size = (int(width), int(height)) if width and height else None
+        if not is_whole_image((x, y, w, h), size):
+            continue
+        kps = decode_keypoints(blob)
+        box = keypoint_box(kps.xy, kps.vis, size)
+        fixed.append((*(box if box is not None else (x, y, w, h)), iid))
+    conn.executemany("UPDATE instances SET x=?, y=?, w=?, h=?, box_set=0 WHERE id=?", fixed)
+
+
 def row_crc(*values) -> int:
-    """CRC-32 of one row's values (registered in SQLite as hg_crc; the v3 triggers store it)."""
+    """CRC-32 of one row's values (registered in SQLite as hg_crc; the v4 triggers store it)."""
     crc = 0
     for v in values:
         if isinstance(v, bytes):
@@ -69,7 +95,7 @@ def row_crc(*values) -> int:
     return crc
 
 
-def _v3(conn: sqlite3.Connection) -> None:
+def _v4(conn: sqlite3.Connection) -> None:
     """Row checksums: a bit flip or an outside edit of a row is found on open (model.project.integrity).
 
     Triggers keep `crc` current on every insert/update, whoever issues it through `connect`.
@@ -84,7 +110,7 @@ def _v3(conn: sqlite3.Connection) -> None:
 
 
 # MIGRATIONS[i] takes a file from user_version i to i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ def _commands(db: Path, images: Path, out: Path, openfield: Path) -> dict[str, l
         "import": ["import", str(openfield / "annotations.json"), "--images", str(images), "--project",
                    str(db), "--replace"],
         "relink": ["relink", str(db), "--images", str(images)],
+        "skeleton": ["skeleton", str(db), "--add", "tail"],
         "train": ["train", str(db), "--out", str(out / "run"), "--resume", "--epochs", "1"],
         "eval": ["eval", str(db), str(db)],
         "predict": ["predict", str(images), "--checkpoint", str(db), "--out", str(out / "p.json")],
@@ -40,7 +40,7 @@ def _commands(db: Path, images: Path, out: Path, openfield: Path) -> dict[str, l
 WORKS = {"locked": {"info", "export", "export-results"}, "read-only": {"info", "export", "export-results"}}
 SAYS = {"truncated": "project", "bit-flipped": "damaged", "locked": "another process is writing",
         "read-only": "read-only"}
-PROJECT_COMMANDS = {"info", "export", "export-results", "import", "relink", "train"}
+PROJECT_COMMANDS = {"info", "export", "export-results", "import", "relink", "train", "skeleton"}
 
 
 def _check(fault: str, name: str, rc: int, err: str) -> None:
