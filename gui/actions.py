@@ -25,6 +25,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("export_coco", "File", "&Export COCO…", ("Ctrl+E",), "Write the labels as COCO keypoints"),
     ActionSpec("settings", "File", "&Settings…", ("Ctrl+,",), "Threshold, colours, point size"),
     ActionSpec("quit", "File", "&Quit", ("Ctrl+Q",), "Close the window (everything is already saved)"),
+    ActionSpec("edit_skeleton", "Edit", "S&keleton…", ("Ctrl+K",),
+               "Names, order, edges, flip pairs, colours, OKS sigmas; labels migrate (one undo step)"),
     ActionSpec("undo", "Edit", "&Undo", ("Ctrl+Z",), "Undo the last change"),
     ActionSpec("redo", "Edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone change"),
     ActionSpec("cycle_visibility", "Edit", "Cycle &Visibility", ("V",),

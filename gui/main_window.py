@@ -22,6 +22,7 @@ from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project
 from gui.session import Session
 from gui.settings import AppSettings
+from gui.skeleton_edit import SkeletonEditFlow
 from gui.training.dialog import TrainDialog
 from gui.views.canvas import ImageCanvas
 from gui.workers.inference import InferenceClient, ModelInfo
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self)  # heatmap dock, overlay, uncertainty
         self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
+        self.skeleton_flow = SkeletonEditFlow(self)
         self.actions_by_id = build_actions(self, self._handlers())
         self._build_menus()
         self._build_toolbar()
@@ -94,6 +96,7 @@ class MainWindow(QMainWindow):
             "predict_all": s.predict_unlabelled, "cancel_prediction": s.cancel_batch,
             "train": self.train_dialog, "toggle_flip_test": s.toggle_flip_test,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
+            "edit_skeleton": self.skeleton_flow.open,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QColorDialog,
@@ -28,7 +29,9 @@ COLOR_FIELDS = (
 
 
 class ColorButton(QPushButton):
-    """A button showing a colour; clicking opens a colour picker."""
+    """A button showing a colour; clicking opens a colour picker (`changed` when one is chosen)."""
+
+    changed = Signal(tuple)
 
     def __init__(self, rgb: Rgb, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +48,7 @@ class ColorButton(QPushButton):
         color = QColorDialog.getColor(QColor(*self.rgb), self, "Choose a colour")
         if color.isValid():
             self.set_rgb((color.red(), color.green(), color.blue()))
+            self.changed.emit(self.rgb)
 
 
 class SettingsDialog(QDialog):
