@@ -11,11 +11,13 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from gui.actions import MENUS, SELECT_KEYPOINT_KEYS, build_actions, spec
+from gui.dialogs.evaluate import EvaluateDialog
 from gui.dialogs.export import ExportDialog
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
 from gui.folders import default_export_path, models_dir
+from gui.import_coco import ImportCocoFlow
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
 from gui.keypoint_panel import KeypointPanel
@@ -61,6 +63,8 @@ class MainWindow(QMainWindow):
         self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
         self.skeleton_flow = SkeletonEditFlow(self)
+        self.import_flow = ImportCocoFlow(self)
+        self.evaluate_window: EvaluateDialog | None = None
         self.actions_by_id = build_actions(self, self._handlers())
         self._build_menus()
         self._build_toolbar()
@@ -99,6 +103,7 @@ class MainWindow(QMainWindow):
             "train": self.train_dialog, "toggle_flip_test": s.toggle_flip_test,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
             "edit_skeleton": self.skeleton_flow.open,
+            "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
         }
@@ -290,6 +295,19 @@ class MainWindow(QMainWindow):
     def _exported(self, store, report) -> None:
         self.settings.set_path_for("exports", store.path, report.path)
         self.status.showMessage(f"Exported {report.images} images to {report.path}", 8000)
+
+    def evaluate_dialog(self) -> EvaluateDialog | None:
+        """Model → Evaluate: the current model on the done images, computed in child processes."""
+        info = self.session.model_info
+        if self.session.store is None or info is None:
+            self.status.showMessage("Open a folder and load a checkpoint first", 5000)
+            return None
+        if self.evaluate_window is not None:
+            self.evaluate_window.close()
+        self.evaluate_window = EvaluateDialog(self.session.store, info.path, self.session.flip_test, self)
+        self.evaluate_window.show()
+        self.evaluate_window.start()
+        return self.evaluate_window
 
     def train_dialog(self) -> TrainDialog | None:
         """Model → Train (one dialog per window; closing it hides it and a run goes on)."""
