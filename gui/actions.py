@@ -111,9 +111,17 @@ def build_actions(parent: QObject, handlers: dict[str, Callable[[], object]]) ->
     return actions
 
 
-def shortcut_rows() -> list[tuple[str, str, str]]:
-    """(keys, action, description) for every action, plus the keypoint selection keys."""
-    rows = [(" / ".join(a.shortcuts), a.text.replace("&", "").rstrip("…"), a.tip) for a in ACTIONS]
+def action_name(item: ActionSpec) -> str:
+    return item.text.replace("&", "").rstrip("…")
+
+
+def shortcut_rows(bindings: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, str, str]]:
+    """(keys, action, description) for every action, plus the keypoint selection keys.
+
+    bindings: the user's keys per action id (gui.keybindings); missing ids keep their defaults.
+    """
+    bindings = bindings or {}
+    rows = [(" / ".join(bindings.get(a.id, a.shortcuts)) or "(none)", action_name(a), a.tip) for a in ACTIONS]
     rows.append(("1 … 9", "Select Keypoint k", "Select keypoint k of the selected instance"))
     rows.append(("Mouse wheel / right or middle drag", "Zoom / Pan", "Navigate the image"))
     rows.append(("Left drag on empty image", "New Instance", "Draw a box to add an instance"))
