@@ -15,6 +15,7 @@ from gui.dialogs.export import ExportDialog
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
+from gui.folders import default_export_path, models_dir
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
 from gui.keypoint_panel import KeypointPanel
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.list_model = ImageListModel(self.thumbnails, self)
         self.opener = ProjectOpener(self)
         self.canvas = ImageCanvas()
+        self.canvas.keep_zoom = self.settings.keep_zoom()
         self.setCentralWidget(self.canvas)
         self.list_panel = ImageListPanel(self.list_model)
         dock = QDockWidget("Images", self, objectName="images_dock")
@@ -182,6 +184,7 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, store, records, first_image=None) -> None:
         self.thumbnails.clear()
+        self.canvas.forget_zoom()
         self.list_model.set_records(store.image_root, records)
         self.session.open_project(store, records, first_image)
         self.settings.add_recent_folder(store.image_root)
@@ -214,7 +217,8 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Open a folder first", 5000)
             return
         kinds = "Checkpoints (*.pt *.pth *.tar);;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", "", kinds)
+        start = str(models_dir(self.session.store, self.settings))
+        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", start, kinds)
         if path:
             self.session.load_checkpoint(path)
 
@@ -277,12 +281,15 @@ class MainWindow(QMainWindow):
         if store is None:
             self.status.showMessage("Open a folder first", 5000)
             return None
-        dialog = ExportDialog(store, store.path.parent / "annotations.coco.json", self)
-        dialog.exported.connect(
-            lambda r: self.status.showMessage(f"Exported {r.images} images to {r.path}", 8000))
+        dialog = ExportDialog(store, default_export_path(store, self.settings), self)
+        dialog.exported.connect(lambda r: self._exported(store, r))
         dialog.show()
         self.export_window = dialog
         return dialog
+
+    def _exported(self, store, report) -> None:
+        self.settings.set_path_for("exports", store.path, report.path)
+        self.status.showMessage(f"Exported {report.images} images to {report.path}", 8000)
 
     def train_dialog(self) -> TrainDialog | None:
         """Model → Train (one dialog per window; closing it hides it and a run goes on)."""
@@ -297,10 +304,15 @@ class MainWindow(QMainWindow):
         return self.train_window
 
     def settings_dialog(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.session.style, self)
+        dialog = SettingsDialog(self.session.style, self, keep_zoom=self.canvas.keep_zoom)
         dialog.accepted.connect(lambda: self.apply_style(dialog.style()))
+        dialog.accepted.connect(lambda: self.set_keep_zoom(dialog.keep_zoom()))
         dialog.show()
         return dialog
+
+    def set_keep_zoom(self, on: bool) -> None:
+        self.canvas.keep_zoom = on
+        self.settings.set_keep_zoom(on)
 
     def apply_style(self, style) -> None:
         self.session.set_style(style)

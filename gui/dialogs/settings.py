@@ -7,6 +7,7 @@ from dataclasses import replace
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QColorDialog,
     QDialog,
     QDialogButtonBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.item_models.keypoints import LEGEND as CONFIDENCE_LEGEND
 from gui.views.style import OverlayStyle, Rgb
 
 COLOR_FIELDS = (
@@ -54,7 +56,7 @@ class ColorButton(QPushButton):
 class SettingsDialog(QDialog):
     """Edits an OverlayStyle; `style()` returns the result."""
 
-    def __init__(self, style: OverlayStyle, parent: QWidget | None = None) -> None:
+    def __init__(self, style: OverlayStyle, parent: QWidget | None = None, keep_zoom: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._base = style
@@ -68,7 +70,12 @@ class SettingsDialog(QDialog):
         self.point_size.setValue(style.point_size)
         form = QFormLayout()
         form.addRow("Review threshold (confidence):", self.threshold)
+        self.threshold.setToolTip(CONFIDENCE_LEGEND)
         form.addRow("Point size (pixels):", self.point_size)
+        self.keep_zoom_check = QCheckBox("Keep the zoom between images of the same size",
+                                         objectName="keep_zoom")
+        self.keep_zoom_check.setChecked(keep_zoom)
+        form.addRow("", self.keep_zoom_check)
         self.colors: dict[str, ColorButton] = {}
         for name, label in COLOR_FIELDS:
             button = ColorButton(getattr(style, name))
@@ -86,6 +93,9 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
+    def keep_zoom(self) -> bool:
+        return self.keep_zoom_check.isChecked()
+
     def style(self) -> OverlayStyle:
         colors = {name: button.rgb for name, button in self.colors.items()}
         return replace(self._base, threshold=float(self.threshold.value()),
@@ -95,5 +105,6 @@ class SettingsDialog(QDialog):
         d = OverlayStyle()
         self.threshold.setValue(d.threshold)
         self.point_size.setValue(d.point_size)
+        self.keep_zoom_check.setChecked(True)
         for name, button in self.colors.items():
             button.set_rgb(getattr(d, name))
