@@ -11,13 +11,17 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from gui.actions import MENUS, SELECT_KEYPOINT_KEYS, build_actions, spec
+from gui.dialogs.evaluate import EvaluateDialog
 from gui.dialogs.export import ExportDialog
+from gui.dialogs.keybindings import KeyBindingsDialog
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
 from gui.folders import default_export_path, models_dir
+from gui.import_coco import ImportCocoFlow
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
+from gui.keybindings import apply_bindings, effective, overrides_of
 from gui.keypoint_panel import KeypointPanel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project, orphaned_project
@@ -61,7 +65,11 @@ class MainWindow(QMainWindow):
         self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
         self.skeleton_flow = SkeletonEditFlow(self)
+        self.import_flow = ImportCocoFlow(self)
+        self.evaluate_window: EvaluateDialog | None = None
         self.actions_by_id = build_actions(self, self._handlers())
+        self.bindings = effective(self.settings.shortcut_overrides())
+        apply_bindings(self.actions_by_id, self.bindings)
         self._build_menus()
         self._build_toolbar()
         self._connect()
@@ -99,6 +107,7 @@ class MainWindow(QMainWindow):
             "train": self.train_dialog, "toggle_flip_test": s.toggle_flip_test,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
             "edit_skeleton": self.skeleton_flow.open,
+            "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
         }
@@ -314,6 +323,19 @@ class MainWindow(QMainWindow):
         self.settings.set_path_for("exports", store.path, report.path)
         self.status.showMessage(f"Exported {report.images} images to {report.path}", 8000)
 
+    def evaluate_dialog(self) -> EvaluateDialog | None:
+        """Model → Evaluate: the current model on the done images, computed in child processes."""
+        info = self.session.model_info
+        if self.session.store is None or info is None:
+            self.status.showMessage("Open a folder and load a checkpoint first", 5000)
+            return None
+        if self.evaluate_window is not None:
+            self.evaluate_window.close()
+        self.evaluate_window = EvaluateDialog(self.session.store, info.path, self.session.flip_test, self)
+        self.evaluate_window.show()
+        self.evaluate_window.start()
+        return self.evaluate_window
+
     def train_dialog(self) -> TrainDialog | None:
         """Model → Train (one dialog per window; closing it hides it and a run goes on)."""
         if self.session.store is None:
@@ -330,6 +352,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.session.style, self, keep_zoom=self.canvas.keep_zoom)
         dialog.accepted.connect(lambda: self.apply_style(dialog.style()))
         dialog.accepted.connect(lambda: self.set_keep_zoom(dialog.keep_zoom()))
+        dialog.shortcuts_requested.connect(self.keybindings_dialog)
         dialog.show()
         return dialog
 
@@ -342,8 +365,21 @@ class MainWindow(QMainWindow):
         self.settings.set_style(style)
         self.threshold.set_value(style.threshold)
 
+    def keybindings_dialog(self) -> KeyBindingsDialog:
+        """Settings → Keyboard Shortcuts: rebind; stored in QSettings, conflicts refused."""
+        dialog = KeyBindingsDialog(self.bindings, self)
+        dialog.accepted.connect(lambda: self.set_bindings(dialog.bindings()))
+        dialog.show()
+        self.keybindings_window = dialog
+        return dialog
+
+    def set_bindings(self, bindings: dict) -> None:
+        self.bindings = effective(bindings)
+        apply_bindings(self.actions_by_id, self.bindings)
+        self.settings.set_shortcut_overrides(overrides_of(self.bindings))
+
     def shortcuts_dialog(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self)
+        dialog = ShortcutsDialog(self, self.bindings)
         dialog.show()
         return dialog
 

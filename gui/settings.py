@@ -54,6 +54,21 @@ class AppSettings:
         self._qs.setValue("view/keep_zoom", "true" if on else "false")
         self._qs.sync()
 
+    # ---- shortcuts (only the user's changes are stored) ----------------------------------------
+    def shortcut_overrides(self) -> dict[str, tuple[str, ...]]:
+        self._qs.beginGroup("shortcuts")
+        try:
+            raw = {k: self._qs.value(k) for k in self._qs.childKeys()}
+        finally:
+            self._qs.endGroup()
+        return {k: tuple(p for p in str(v or "").split("|") if p) for k, v in raw.items()}
+
+    def set_shortcut_overrides(self, overrides: dict[str, tuple[str, ...]]) -> None:
+        self._qs.remove("shortcuts")
+        for action_id, keys in overrides.items():
+            self._qs.setValue(f"shortcuts/{action_id}", "|".join(keys))
+        self._qs.sync()
+
     # ---- recent folders ------------------------------------------------------------------------
     def recent_folders(self) -> list[str]:
         raw = self._qs.value("recent/folders") or []

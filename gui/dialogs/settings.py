@@ -54,7 +54,9 @@ class ColorButton(QPushButton):
 
 
 class SettingsDialog(QDialog):
-    """Edits an OverlayStyle; `style()` returns the result."""
+    """Edits an OverlayStyle; `style()` is the result. 'Keyboard Shortcuts…' emits shortcuts_requested."""
+
+    shortcuts_requested = Signal()
 
     def __init__(self, style: OverlayStyle, parent: QWidget | None = None, keep_zoom: bool = True) -> None:
         super().__init__(parent)
@@ -76,6 +78,9 @@ class SettingsDialog(QDialog):
                                          objectName="keep_zoom")
         self.keep_zoom_check.setChecked(keep_zoom)
         form.addRow("", self.keep_zoom_check)
+        self.shortcuts_button = QPushButton("Keyboard Shortcuts…", objectName="edit_shortcuts")
+        self.shortcuts_button.clicked.connect(self.shortcuts_requested)
+        form.addRow("Shortcuts:", self.shortcuts_button)
         self.colors: dict[str, ColorButton] = {}
         for name, label in COLOR_FIELDS:
             button = ColorButton(getattr(style, name))
