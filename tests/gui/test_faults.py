@@ -38,7 +38,7 @@ def test_case1_removed_project_file_refuses_edits_with_a_persistent_message(qtbo
     assert "was removed" in _problem(window)  # still there: persistent, not a 6 s status message
 
 
-def test_case2_locked_project_refuses_the_edit_at_once_then_recovers(qtbot, window, image_folder, of_skeleton):
+def test_case2_locked_project_refuses_the_edit_at_once(qtbot, window, image_folder, of_skeleton):
     open_folder(qtbot, window, image_folder, of_skeleton)
     s = window.session
     holder = sqlite3.connect(s.store.path, isolation_level=None)  # e.g. `hglabel import --replace`
