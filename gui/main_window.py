@@ -11,17 +11,23 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from gui.actions import MENUS, SELECT_KEYPOINT_KEYS, build_actions, spec
+from gui.dialogs.evaluate import EvaluateDialog
 from gui.dialogs.export import ExportDialog
+from gui.dialogs.keybindings import KeyBindingsDialog
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
+from gui.folders import default_export_path, models_dir
+from gui.import_coco import ImportCocoFlow
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
+from gui.keybindings import apply_bindings, effective, overrides_of
 from gui.keypoint_panel import KeypointPanel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project
 from gui.session import Session
 from gui.settings import AppSettings
+from gui.skeleton_edit import SkeletonEditFlow
 from gui.training.dialog import TrainDialog
 from gui.views.canvas import ImageCanvas
 from gui.workers.inference import InferenceClient, ModelInfo
@@ -45,6 +51,7 @@ class MainWindow(QMainWindow):
         self.list_model = ImageListModel(self.thumbnails, self)
         self.opener = ProjectOpener(self)
         self.canvas = ImageCanvas()
+        self.canvas.keep_zoom = self.settings.keep_zoom()
         self.setCentralWidget(self.canvas)
         self.list_panel = ImageListPanel(self.list_model)
         dock = QDockWidget("Images", self, objectName="images_dock")
@@ -57,7 +64,12 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self)  # heatmap dock, overlay, uncertainty
         self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
+        self.skeleton_flow = SkeletonEditFlow(self)
+        self.import_flow = ImportCocoFlow(self)
+        self.evaluate_window: EvaluateDialog | None = None
         self.actions_by_id = build_actions(self, self._handlers())
+        self.bindings = effective(self.settings.shortcut_overrides())
+        apply_bindings(self.actions_by_id, self.bindings)
         self._build_menus()
         self._build_toolbar()
         self._connect()
@@ -96,6 +108,8 @@ class MainWindow(QMainWindow):
             "next_maximum": lambda: e.tab_maximum(1), "previous_maximum": lambda: e.tab_maximum(-1),
             "swap_flip": e.swap_flip,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
+            "edit_skeleton": self.skeleton_flow.open,
+            "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
         }
@@ -181,6 +195,7 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, store, records, first_image=None) -> None:
         self.thumbnails.clear()
+        self.canvas.forget_zoom()
         self.list_model.set_records(store.image_root, records)
         self.session.open_project(store, records, first_image)
         self.settings.add_recent_folder(store.image_root)
@@ -213,7 +228,8 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Open a folder first", 5000)
             return
         kinds = "Checkpoints (*.pt *.pth *.tar);;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", "", kinds)
+        start = str(models_dir(self.session.store, self.settings))
+        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", start, kinds)
         if path:
             self.session.predictions.load_checkpoint(path)
 
@@ -276,12 +292,28 @@ class MainWindow(QMainWindow):
         if store is None:
             self.status.showMessage("Open a folder first", 5000)
             return None
-        dialog = ExportDialog(store, store.path.parent / "annotations.coco.json", self)
-        dialog.exported.connect(
-            lambda r: self.status.showMessage(f"Exported {r.images} images to {r.path}", 8000))
+        dialog = ExportDialog(store, default_export_path(store, self.settings), self)
+        dialog.exported.connect(lambda r: self._exported(store, r))
         dialog.show()
         self.export_window = dialog
         return dialog
+
+    def _exported(self, store, report) -> None:
+        self.settings.set_path_for("exports", store.path, report.path)
+        self.status.showMessage(f"Exported {report.images} images to {report.path}", 8000)
+
+    def evaluate_dialog(self) -> EvaluateDialog | None:
+        """Model → Evaluate: the current model on the done images, computed in child processes."""
+        info = self.session.model_info
+        if self.session.store is None or info is None:
+            self.status.showMessage("Open a folder and load a checkpoint first", 5000)
+            return None
+        if self.evaluate_window is not None:
+            self.evaluate_window.close()
+        self.evaluate_window = EvaluateDialog(self.session.store, info.path, self.session.flip_test, self)
+        self.evaluate_window.show()
+        self.evaluate_window.start()
+        return self.evaluate_window
 
     def train_dialog(self) -> TrainDialog | None:
         """Model → Train (one dialog per window; closing it hides it and a run goes on)."""
@@ -296,18 +328,37 @@ class MainWindow(QMainWindow):
         return self.train_window
 
     def settings_dialog(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.session.style, self)
+        dialog = SettingsDialog(self.session.style, self, keep_zoom=self.canvas.keep_zoom)
         dialog.accepted.connect(lambda: self.apply_style(dialog.style()))
+        dialog.accepted.connect(lambda: self.set_keep_zoom(dialog.keep_zoom()))
+        dialog.shortcuts_requested.connect(self.keybindings_dialog)
         dialog.show()
         return dialog
+
+    def set_keep_zoom(self, on: bool) -> None:
+        self.canvas.keep_zoom = on
+        self.settings.set_keep_zoom(on)
 
     def apply_style(self, style) -> None:
         self.session.set_style(style)
         self.settings.set_style(style)
         self.threshold.set_value(style.threshold)
 
+    def keybindings_dialog(self) -> KeyBindingsDialog:
+        """Settings → Keyboard Shortcuts: rebind; stored in QSettings, conflicts refused."""
+        dialog = KeyBindingsDialog(self.bindings, self)
+        dialog.accepted.connect(lambda: self.set_bindings(dialog.bindings()))
+        dialog.show()
+        self.keybindings_window = dialog
+        return dialog
+
+    def set_bindings(self, bindings: dict) -> None:
+        self.bindings = effective(bindings)
+        apply_bindings(self.actions_by_id, self.bindings)
+        self.settings.set_shortcut_overrides(overrides_of(self.bindings))
+
     def shortcuts_dialog(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self)
+        dialog = ShortcutsDialog(self, self.bindings)
         dialog.show()
         return dialog
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.item_models.image_list import IMAGE_ID_ROLE, ImageListModel, StatusFilterModel
+from gui.item_models.keypoints import LEGEND as CONFIDENCE_LEGEND
 from gui.workers.thumbnails import THUMB_SIZE
 from model.annotations.types import ReviewStatus
 
@@ -93,7 +94,10 @@ class ThresholdControl(QWidget):
         self.label = QLabel()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 0)
-        layout.addWidget(QLabel("Review below"))
+        caption = QLabel("Review below")
+        for widget in (caption, self.slider, self.label):
+            widget.setToolTip(CONFIDENCE_LEGEND)
+        layout.addWidget(caption)
         layout.addWidget(self.slider)
         layout.addWidget(self.label)
         self.set_value(value)

@@ -22,6 +22,7 @@ from model.annotations.presets import PRESET_NAMES, load_preset
 from model.annotations.skeleton import Skeleton, SkeletonError, skeleton_from_json
 
 FROM_FILE = "file"
+EDITED = "edited"
 
 
 class NewProjectDialog(QDialog):
@@ -42,6 +43,10 @@ class NewProjectDialog(QDialog):
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit)
         path_row.addWidget(browse)
+        self._edited: Skeleton | None = None
+        self.edit_button = QPushButton("Edit names, edges, flip pairs…", objectName="edit_skeleton")
+        self.edit_button.clicked.connect(self.edit_skeleton)
+        self.editor = None
         self.preview = QLabel(wordWrap=True, objectName="skeleton_preview")
         self.error = QLabel(wordWrap=True, objectName="skeleton_error")
         self.error.setStyleSheet("color: #d33")
@@ -49,6 +54,7 @@ class NewProjectDialog(QDialog):
         form.addRow("Images:", QLabel(str(folder)))
         form.addRow("Skeleton:", self.combo)
         form.addRow("File:", path_row)
+        form.addRow("", self.edit_button)
         ok_cancel = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         buttons = QDialogButtonBox(ok_cancel)
         buttons.accepted.connect(self.accept)
@@ -75,8 +81,32 @@ class NewProjectDialog(QDialog):
         if path:
             self.choose_file(path)
 
+    def edit_skeleton(self) -> None:
+        """Open the skeleton editor on the chosen skeleton (or a one-keypoint start); its result is
+        offered as 'Edited skeleton' in the combo."""
+        from gui.dialogs.skeleton_editor import SkeletonEditor
+
+        try:
+            start = self._current()
+        except SkeletonError:
+            start = Skeleton("custom", ("keypoint_1",))
+        self.editor = SkeletonEditor(start, None, self)
+        self.editor.accepted.connect(self._take_edited)
+        self.editor.open()
+
+    def _take_edited(self) -> None:
+        self._edited = self.editor.change().new
+        if self.combo.findData(EDITED) < 0:
+            self.combo.addItem("Edited skeleton", EDITED)
+        index = self.combo.findData(EDITED)
+        self.combo.setItemText(index, f"Edited: {self._edited.name} ({self._edited.num_keypoints} keypoints)")
+        self.combo.setCurrentIndex(index)
+        self._update()
+
     def _current(self) -> Skeleton:
         choice = self.combo.currentData()
+        if choice == EDITED and self._edited is not None:
+            return self._edited
         if choice != FROM_FILE:
             return load_preset(choice)
         text = self.path_edit.text().strip()
