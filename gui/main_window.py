@@ -304,13 +304,14 @@ class MainWindow(QMainWindow):
 
     def evaluate_dialog(self) -> EvaluateDialog | None:
         """Model → Evaluate: the current model on the done images, computed in child processes."""
-        info = self.session.model_info
+        info = self.session.predictions.model_info
         if self.session.store is None or info is None:
             self.status.showMessage("Open a folder and load a checkpoint first", 5000)
             return None
         if self.evaluate_window is not None:
             self.evaluate_window.close()
-        self.evaluate_window = EvaluateDialog(self.session.store, info.path, self.session.flip_test, self)
+        flip = self.session.predictions.flip_test
+        self.evaluate_window = EvaluateDialog(self.session.store, info.path, flip, self)
         self.evaluate_window.show()
         self.evaluate_window.start()
         return self.evaluate_window
