@@ -24,7 +24,7 @@ from gui.item_models.image_list import ImageListModel
 from gui.keybindings import apply_bindings, effective, overrides_of
 from gui.keypoint_panel import KeypointPanel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
-from gui.project_open import ProjectOpener, has_project
+from gui.project_open import ProjectOpener, has_project, orphaned_project
 from gui.session import Session
 from gui.settings import AppSettings
 from gui.skeleton_edit import SkeletonEditFlow
@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         s.record_changed.connect(self.list_model.update_record)
         s.progress_changed.connect(self._on_progress)
         s.message.connect(lambda text: self.status.showMessage(text, 6000))
+        s.problem.connect(self.status.show_problem)
         q.model_changed.connect(self._on_model)
         q.batch_progress.connect(self.status.show_progress)
         q.batch_finished.connect(lambda _cancelled: self.status.hide_progress())
@@ -181,7 +182,11 @@ class MainWindow(QMainWindow):
         """Open (or create, asking for the skeleton) the folder's project, off the GUI thread."""
         folder = Path(folder)
         if not folder.is_dir():
-            self._open_failed(f"{folder}: not a folder")
+            project = orphaned_project(folder)
+            if project is not None:
+                self._offer_relink(folder, project)
+            else:
+                self._open_failed(f"{folder}: not a folder")
             return False
         if skeleton is None and not has_project(folder):
             dialog = NewProjectDialog(folder, self)
@@ -205,6 +210,24 @@ class MainWindow(QMainWindow):
             self.session.predictions.load_checkpoint(checkpoint)
         self.status.showMessage(f"Opened {store.image_root} ({len(records)} images)", 6000)
         self.update_title()
+
+    def _offer_relink(self, folder: Path, project: Path) -> None:
+        """The folder moved but its labels survived (per-user project): offer to re-attach them."""
+        text = (f"{folder} is gone (moved or renamed?). Its labels are kept in {project}. Choose the "
+                "folder's new place to re-attach them; the images there are checked first.")
+        self.status.showMessage(f"{folder}: not a folder", 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Image folder missing", text, parent=self)
+        self.error_box = box
+        relink = box.addButton("Relink…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        relink.clicked.connect(lambda: self._relink(project))
+        box.open()
+
+    def _relink(self, project: Path) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "New place of the image folder")
+        if folder:
+            self.status.showMessage(f"Relinking {project} to {folder} …")
+            self.opener.relink(project, folder)
 
     def _open_failed(self, text: str) -> None:
         """Status bar plus a message box that does not block (the event loop keeps running)."""

@@ -29,7 +29,7 @@ from model.annotations.edits import Batch, Edit, SetStatus
 from model.annotations.review import ReviewPolicy
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Prediction, ReviewStatus
-from model.project.store import ImageRecord, ProjectStore
+from model.project.store import ImageRecord, ProjectError, ProjectStore
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,13 @@ class Session(QObject):
     record_changed = Signal(object)  # ImageRecord whose status changed
     progress_changed = Signal(int, int)  # done, total
     message = Signal(str)  # one line for the status bar
+    problem = Signal(str)  # a warning that stays (an edit not saved, read-only project); "" clears it
     prediction_changed = Signal()  # the Prediction of the selected instance may have changed
 
     def __init__(self, loader: ImageLoader | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store: ProjectStore | None = None
+        self._problem_shown = False  # a failed edit's warning is up (cleared by the next edit that lands)
         self.undo_stack = QUndoStack(self)
         self.loader = loader if loader is not None else ImageLoader(parent=self)
         self.loader.ready.connect(self._on_pixels)
@@ -91,6 +93,8 @@ class Session(QObject):
         self._row_of = {r.id: i for i, r in enumerate(self.records)}
         self._counts = Counter(r.status for r in self.records)
         self.project_changed.emit()
+        self.problem.emit(f"{store.path}: opened read-only (viewing, export and predict work; edits are "
+                          "not saved)" if store.read_only else "")
         self.progress_changed.emit(*self.progress())
         if self.records:
             self.show_row(0)
@@ -187,9 +191,13 @@ class Session(QObject):
             return
         self.pixels = item
         self.pixels_ready.emit(item)
-        if rec.width is None:
+        if rec.width is None and not self.store.read_only:
             w, h = item.size
-            self.store.set_image_size(rec.id, w, h)
+            try:
+                self.store.set_image_size(rec.id, w, h)
+            except ProjectError as exc:  # only a cache of the size: the next edit reports the problem
+                log.debug("image size not stored: %s", exc)
+                return
             self._refresh_record(rec.id)
 
     def _on_pixels_failed(self, image_id: int, text: str) -> None:
@@ -257,6 +265,9 @@ class Session(QObject):
 
     def after_apply(self, edit: Edit) -> None:
         """Refresh what an applied (or undone) edit changed: statuses, counts, the current instances."""
+        if self._problem_shown:  # an edit landed again: the earlier warning is over
+            self._problem_shown = False
+            self.problem.emit("")
         ids = edit.image_ids
         for image_id in ids:
             self._refresh_record(image_id)
@@ -287,6 +298,8 @@ class Session(QObject):
     def edit_failed(self, text: str) -> None:
         """An edit (or its undo) was refused by the store: say so and show what the file holds."""
         self.message.emit(text)
+        self.problem.emit(text)
+        self._problem_shown = True
         rec = self.current
         if rec is not None:
             self._refresh_record(rec.id)
