@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from model.cli import CommandError
 
@@ -18,15 +19,13 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from model.project.locate import ProjectNotFoundError, resolve_project
-    from model.project.relink import relink
-    from model.project.store import ProjectError, ProjectStore
+    from model.project.relink import relink_file
+    from model.project.store import ProjectError
 
     try:
-        with ProjectStore.open(resolve_project(args.project)) as store:
-            found, report = relink(store, args.images)
-            path, root = store.path, store.image_root
+        path, found, report = relink_file(resolve_project(args.project), args.images)
     except (ProjectNotFoundError, ProjectError) as exc:
         raise CommandError(str(exc)) from exc
-    print(f"relinked {path} to {root}: {found} image(s) found, {report.added} new, "
+    print(f"relinked {path} to {Path(args.images).resolve()}: {found} image(s) found, {report.added} new, "
           f"{report.vanished} missing")
     return 0

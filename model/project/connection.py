@@ -116,7 +116,7 @@ def root_for_meta(db_path: Path, root: Path) -> str:
     return os.path.relpath(root, db_dir)
 
 
-def write_error(path: Path, exc: sqlite3.OperationalError) -> ProjectError:
+def write_error(path: Path, exc: sqlite3.DatabaseError) -> ProjectError:
     """The one-line ProjectError for a failed write (locked, read-only, full disk, I/O)."""
     if schema.is_busy(exc):
         return ProjectError(f"{path}: {schema.BUSY_MESSAGE}")

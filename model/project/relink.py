@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from model.project.paths import default_project_path, fallback_project_path
 from model.project.store import ProjectError, ProjectStore, RescanReport
 
 
@@ -31,3 +33,24 @@ def relink(store: ProjectStore, folder: str | Path) -> tuple[int, RescanReport]:
     found = check_folder(store, folder)
     store.set_image_root(folder)
     return found, store.rescan()
+
+
+def relink_file(project: str | Path, folder: str | Path) -> tuple[Path, int, RescanReport]:
+    """Relink the project file at `project` to folder; returns (project path now, images found, rescan).
+
+    A project kept in the per-user place for its old folder (read-only folders) moves to the new
+    folder's default place, so opening the new folder finds it; other project files stay put.
+    """
+    project = Path(project).resolve()
+    with ProjectStore.open(project) as store:
+        old_root = store.image_root
+        check_folder(store, folder)
+    target = project
+    new_default = default_project_path(folder)
+    if project == fallback_project_path(old_root).resolve() and not new_default.exists():
+        new_default.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(project, new_default)
+        target = new_default
+    with ProjectStore.open(target) as store:
+        found, report = relink(store, folder)
+        return store.path, found, report

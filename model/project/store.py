@@ -8,6 +8,7 @@ transaction and is committed before the call returns. There is no save step.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,8 @@ from model.project.guard import FileGuard, ProjectGoneError
 from model.project.paths import PathEscapeError, default_project_path, relative_image_path
 from model.project.scan import natural_sorted, scan_folder
 from model.project.skeleton_migration import migrate_blob
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ImageRecord", "PathEscapeError", "ProjectError", "ProjectGoneError", "ProjectReadOnlyError",
            "ProjectStore", "RescanReport", "StaleEditError", "default_project_path"]
@@ -88,7 +91,7 @@ class ProjectStore:
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path, image_root: str | Path, skeleton: Skeleton, scan: bool = True,
-               durability: str = "normal") -> ProjectStore:
+               durability: str = "normal", busy_timeout: float | None = None) -> ProjectStore:
         """Create a new project file at path for images under image_root (scanned unless scan=False)."""
         path = Path(path)
         if path.exists() and path.stat().st_size > 0:
@@ -101,7 +104,7 @@ class ProjectStore:
         except OSError as exc:
             raise ProjectError(f"{path}: cannot create the project folder: {exc}") from exc
         build_atomically(path, root, skeleton)
-        store = cls.open(path, durability=durability)
+        store = cls.open(path, durability=durability, busy_timeout=busy_timeout)
         if scan:
             store.rescan()
         return store
@@ -146,7 +149,7 @@ class ProjectStore:
 
     @classmethod
     def open_folder(cls, folder: str | Path, skeleton: Skeleton | None = None, rescan: bool = True,
-                    durability: str = "normal") -> ProjectStore:
+                    durability: str = "normal", busy_timeout: float | None = None) -> ProjectStore:
         """Open (or create, when skeleton is given) the default project of an image folder; rescan it."""
         path = default_project_path(folder)
         if not path.exists():
@@ -154,10 +157,13 @@ class ProjectStore:
                 raise ProjectError(
                     f"{folder}: no project yet (looked for {path}); give a skeleton to create one"
                 )
-            return cls.create(path, folder, skeleton, durability=durability)
-        store = cls.open(path, durability=durability)
-        if rescan:
-            store.rescan()
+            return cls.create(path, folder, skeleton, durability=durability, busy_timeout=busy_timeout)
+        store = cls.open(path, durability=durability, busy_timeout=busy_timeout)
+        if rescan and not store.read_only:
+            try:
+                store.rescan()
+            except ProjectError as exc:  # locked by another writer, folder unreadable: labels still open
+                log.warning("%s", exc)
         return store
 
     def close(self) -> None:
@@ -444,6 +450,6 @@ class ProjectStore:
             try:
                 with transaction(self._conn):
                     yield
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 raise write_error(self.path, exc) from exc
 

@@ -142,3 +142,23 @@ def test_case10_interrupted_import_into_a_new_project_leaves_nothing(openfield, 
     assert leftovers == []
     report = import_coco(openfield / "annotations.json", images)  # a second try works from scratch
     assert report.annotations == 12
+
+
+def test_case7_cli_relink_moves_a_per_user_project(openfield, tmp_path, monkeypatch, capsys):
+    from model.cli import main
+    from model.project.paths import default_project_path, fallback_project_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    images = tmp_path / "imgs"
+    shutil.copytree(openfield / "images", images)
+    kept = fallback_project_path(images)  # where a read-only folder's project lives
+    import_coco(openfield / "annotations.json", images, project=kept)
+    moved = tmp_path / "moved"
+    images.rename(moved)
+    assert main(["relink", str(kept), "--images", str(tmp_path)]) == 2  # wrong folder: refused, one line
+    assert "labelled image" in capsys.readouterr().err and kept.exists()
+    assert main(["relink", str(kept), "--images", str(moved)]) == 0
+    assert "12 image(s) found" in capsys.readouterr().out
+    assert main(["info", str(moved), "--json"]) == 0  # the new folder finds its project
+    assert '"done": 12' in capsys.readouterr().out
+    assert default_project_path(moved).exists() and not kept.exists()
