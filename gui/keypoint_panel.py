@@ -63,7 +63,7 @@ class KeypointPanel(QDockWidget):
         if inst is None and len(s.instances) == 1:
             inst = s.instances[0]
         scores = None if inst is None else self.uncertainty(inst)
-        self.model.set_data(s.skeleton, inst, s.style.threshold, scores)
+        self.model.set_data(s.skeleton, inst, s.review.threshold, scores)
         index = s.selected_index
         self.title.setText("No instance selected" if inst is None else
                            f"Instance {(index if index is not None else 0) + 1} of {len(s.instances)}")
@@ -77,7 +77,7 @@ class KeypointPanel(QDockWidget):
         self.view.scrollTo(self.model.index(k, 0))
 
     def _choose(self, k: int) -> None:
-        self.session.select_keypoint(k)
+        self.session.editor.select_keypoint(k)
 
     def step(self, delta: int) -> None:
         """↑ / ↓: select the previous / next keypoint (wrapping)."""
@@ -85,4 +85,4 @@ class KeypointPanel(QDockWidget):
         n = 0 if s.skeleton is None else s.skeleton.num_keypoints
         if n:
             k = s.selected_k
-            s.select_keypoint((0 if delta > 0 else n - 1) if k is None else (k + delta) % n)
+            s.editor.select_keypoint((0 if delta > 0 else n - 1) if k is None else (k + delta) % n)

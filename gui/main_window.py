@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
         self.session = Session(parent=self)
         self.session.set_style(self.settings.style())
         self.inference = InferenceClient(lambda: self.session.store, parent=self)
-        self.session.attach_inference(self.inference)
+        self.session.predictions.attach(self.inference)
         self.thumbnails = ThumbnailLoader(parent=self)
         self.list_model = ImageListModel(self.thumbnails, self)
         self.opener = ProjectOpener(self)
@@ -91,20 +91,22 @@ class MainWindow(QMainWindow):
 
     # ---- construction ---------------------------------------------------------------------------
     def _handlers(self) -> dict:
-        s = self.session
+        s, e, q = self.session, self.session.editor, self.session.predictions
         return {
             "open_folder": self.choose_folder, "export_coco": self.export_dialog,
             "settings": self.settings_dialog, "quit": self.close,
             "undo": s.undo_stack.undo, "redo": s.undo_stack.redo,
-            "cycle_visibility": s.cycle_visibility, "delete_keypoint": s.delete_keypoint,
-            "accept_prediction": s.accept_prediction, "delete_instance": s.delete_instance,
-            "mark_done": s.mark_done, "skip_image": s.skip_image,
+            "cycle_visibility": e.cycle_visibility, "delete_keypoint": e.delete_keypoint,
+            "accept_prediction": e.accept_prediction, "delete_instance": e.delete_instance,
+            "mark_done": e.mark_done, "skip_image": e.skip_image,
             "next_image": lambda: s.step(1), "previous_image": lambda: s.step(-1),
-            "next_review": s.next_needing_review, "next_instance": s.next_instance,
+            "next_review": s.next_needing_review, "next_instance": e.next_instance,
             "fit_view": self.canvas.fit,
-            "load_checkpoint": self.choose_checkpoint, "predict_image": s.predict_current,
-            "predict_all": s.predict_unlabelled, "cancel_prediction": s.cancel_batch,
-            "train": self.train_dialog, "toggle_flip_test": s.toggle_flip_test,
+            "load_checkpoint": self.choose_checkpoint, "predict_image": q.predict_current,
+            "predict_all": q.predict_unlabelled, "cancel_prediction": q.cancel_batch,
+            "train": self.train_dialog, "toggle_flip_test": q.toggle_flip_test,
+            "next_maximum": lambda: e.tab_maximum(1), "previous_maximum": lambda: e.tab_maximum(-1),
+            "swap_flip": e.swap_flip,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
             "edit_skeleton": self.skeleton_flow.open,
             "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
@@ -122,7 +124,7 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         for i, key in enumerate(SELECT_KEYPOINT_KEYS):
             shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.activated.connect(lambda k=i: self.session.select_keypoint(k))
+            shortcut.activated.connect(lambda k=i: self.session.editor.select_keypoint(k))
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main", self, objectName="main_toolbar")
@@ -144,25 +146,25 @@ class MainWindow(QMainWindow):
             view.addAction(toggle)
 
     def _connect(self) -> None:
-        s, c = self.session, self.canvas
-        c.view_box.clicked.connect(s.place_keypoint)
-        c.view_box.box_drawn.connect(s.add_instance)
-        c.layer.keypoint_pressed.connect(s.press_keypoint)
-        c.layer.keypoint_dragged.connect(s.move_keypoint)
+        s, c, q = self.session, self.canvas, self.session.predictions
+        c.view_box.clicked.connect(s.editor.place_keypoint)
+        c.view_box.box_drawn.connect(s.editor.add_instance)
+        c.layer.keypoint_pressed.connect(s.editor.press_keypoint)
+        c.layer.keypoint_dragged.connect(s.editor.move_keypoint)
         c.layer.instance_clicked.connect(lambda i: s.select(i, None))
         s.image_changed.connect(self._on_image_changed)
         s.pixels_ready.connect(self._on_pixels)
         s.annotations_changed.connect(self.refresh_overlay)
-        self.inference.worker.result.connect(lambda _r: self.keypoint_panel.refresh())
+        q.result_arrived.connect(lambda _r: self.keypoint_panel.refresh())
         s.record_changed.connect(self.list_model.update_record)
         s.progress_changed.connect(self._on_progress)
         s.message.connect(lambda text: self.status.showMessage(text, 6000))
         s.problem.connect(self.status.show_problem)
-        s.model_changed.connect(self._on_model)
-        s.batch_progress.connect(self.status.show_progress)
-        s.batch_finished.connect(lambda _cancelled: self.status.hide_progress())
+        q.model_changed.connect(self._on_model)
+        q.batch_progress.connect(self.status.show_progress)
+        q.batch_finished.connect(lambda _cancelled: self.status.hide_progress())
         s.undo_stack.indexChanged.connect(lambda _i: self._update_undo_texts())
-        self.status.cancel_clicked.connect(s.cancel_batch)
+        self.status.cancel_clicked.connect(q.cancel_batch)
         self.list_panel.image_activated.connect(s.show_image)
         self.list_panel.filter_changed.connect(s.set_filter)
         self.threshold.changed.connect(self._on_threshold)
@@ -205,7 +207,7 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         checkpoint = self._pending_checkpoint or self.settings.checkpoint_for(store.path)
         if checkpoint and Path(checkpoint).is_file():
-            self.session.load_checkpoint(checkpoint)
+            self.session.predictions.load_checkpoint(checkpoint)
         self.status.showMessage(f"Opened {store.image_root} ({len(records)} images)", 6000)
         self.update_title()
 
@@ -252,7 +254,7 @@ class MainWindow(QMainWindow):
         start = str(models_dir(self.session.store, self.settings))
         path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", start, kinds)
         if path:
-            self.session.load_checkpoint(path)
+            self.session.predictions.load_checkpoint(path)
 
     def _on_model(self, info: ModelInfo) -> None:
         self.status.set_model(info.name, info.device, info.precision)
@@ -325,13 +327,14 @@ class MainWindow(QMainWindow):
 
     def evaluate_dialog(self) -> EvaluateDialog | None:
         """Model → Evaluate: the current model on the done images, computed in child processes."""
-        info = self.session.model_info
+        info = self.session.predictions.model_info
         if self.session.store is None or info is None:
             self.status.showMessage("Open a folder and load a checkpoint first", 5000)
             return None
         if self.evaluate_window is not None:
             self.evaluate_window.close()
-        self.evaluate_window = EvaluateDialog(self.session.store, info.path, self.session.flip_test, self)
+        flip = self.session.predictions.flip_test
+        self.evaluate_window = EvaluateDialog(self.session.store, info.path, flip, self)
         self.evaluate_window.show()
         self.evaluate_window.start()
         return self.evaluate_window

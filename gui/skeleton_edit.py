@@ -50,7 +50,7 @@ def refresh_after_skeleton_change(session) -> None:
     session.project_changed.emit()
     session.annotations_changed.emit()
     session.prediction_changed.emit()
-    model = session.model_info
+    model = session.predictions.model_info
     k_model = None if model is None else model.skeleton.num_keypoints
     if k_model is not None and k_model != store.skeleton.num_keypoints:
         session.message.emit(f"The model predicts {k_model} keypoints, the skeleton now has "
@@ -61,7 +61,7 @@ def push_skeleton_change(session, change: SkeletonChange) -> bool:
     """Apply change as one undo step; False when it changes nothing or the store refused it."""
     if session.store is None or change.is_noop:
         return False
-    session.close_open_batch()
+    session.predictions.close_open_batch()
     command = SkeletonChangeCommand(session, change)
     session.undo_stack.push(command)
     return not command.failed

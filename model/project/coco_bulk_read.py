@@ -5,7 +5,7 @@ accepts (exact int/float JSON types, already-clean file names, no symbolic-link 
 and for those it yields exactly the values parse_coco would. Anything else returns None and the
 caller hands the file to parse_coco, whose error names the file and the field. The category is
 always read by parse_coco itself (on a copy without images and annotations), so skeleton rules
-live in one place. tests/model/test_project_coco_bulk.py checks the subset/equality property.
+live in one place. tests/model/project/test_coco_bulk.py checks the subset/equality property.
 """
 
 from __future__ import annotations

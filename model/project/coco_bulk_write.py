@@ -2,7 +2,7 @@
 annotation dicts without per-instance value objects.
 
 `project_coco_dict(store, …)` returns exactly `build_coco(project_to_coco(store, …))` (the readable
-reference path in coco_bridge; tests/model/test_project_coco_bulk.py checks equality), in a
+reference path in coco_bridge; tests/model/project/test_coco_bulk.py checks equality), in a
 fraction of the time for large projects. Selection rules are documented in coco_bridge.
 """
 

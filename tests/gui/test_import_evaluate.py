@@ -75,8 +75,8 @@ def demo_done(tmp_path: Path, demo_eval: Path) -> Path:
 
 def test_evaluate_reports_the_model_on_the_done_images(qtbot, window, demo_done, demo_eval) -> None:
     open_folder(qtbot, window, demo_done)
-    window.session.load_checkpoint(str(demo_eval / "checkpoint.pt"))
-    qtbot.waitUntil(lambda: window.session.model_info is not None, timeout=60000)
+    window.session.predictions.load_checkpoint(str(demo_eval / "checkpoint.pt"))
+    qtbot.waitUntil(lambda: window.session.predictions.model_info is not None, timeout=60000)
     activate(qtbot, window)
     key(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     dialog = window.evaluate_window
