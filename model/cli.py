@@ -13,7 +13,8 @@ import logging
 import sqlite3
 import sys
 
-COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink")
+COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink",
+            "frames")
 
 
 class CommandError(Exception):

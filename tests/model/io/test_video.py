@@ -128,8 +128,11 @@ def test_corrupt_packet_damages_only_its_gop(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def real_video(shared):
-    return shared / "data" / "openfield_video" / "m3v1mp4.mp4"
+def real_video():
+    """The real recording, shipped with the demo (same file as ../shared/data/openfield_video)."""
+    from tests.conftest import DEMO_DIR
+
+    return DEMO_DIR / "m3v1mp4.mp4"
 
 
 def test_real_video_random_access_is_frame_exact(real_video):
