@@ -48,12 +48,13 @@ def model_info(path: str, predictor) -> ModelInfo:
 
 def predict_jobs(predictor, jobs: list, batch_size: int = 4) -> list:
     """[(image_id, path, [(iid, box | None), …])] → [(image_id, ((iid, Prediction), …) or message)]."""
-    from model.io.images import ImageReadError, read_image
+    from model.io.frames import read_source
+    from model.io.images import ImageReadError
 
     out, items, owners = [], [], []
     for image_id, path, boxes in jobs:
         try:
-            image = read_image(path)
+            image = read_source(path)
         except (ImageReadError, OSError) as exc:
             out.append((image_id, str(exc)))
             continue
