@@ -41,9 +41,11 @@ class KeypointPanel(QDockWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(20)
         header = self.view.horizontalHeader()
+        header.setMinimumSectionSize(36)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.clicked.connect(lambda index: self._choose(index.row()))
         self.title = QLabel(objectName="keypoint_instance")
         self.title.setToolTip(LEGEND)

@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         """Start with narrow side docks so the canvas gets most of the width."""
         docks = self.findChildren(QDockWidget)
         left = Qt.DockWidgetArea.LeftDockWidgetArea
-        widths = [250 if self.dockWidgetArea(d) == left else 380 for d in docks]
+        widths = [290 if self.dockWidgetArea(d) == left else 380 for d in docks]
         self.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
 
     # ---- construction ---------------------------------------------------------------------------

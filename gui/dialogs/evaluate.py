@@ -48,7 +48,8 @@ class EvaluateDialog(QDialog):
         self.summary = QLabel(objectName="eval_summary", wordWrap=True)
         self.table = QTableWidget(0, len(COLUMNS), objectName="eval_table")
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.cancel_button = QPushButton("Cancel", objectName="eval_cancel")
@@ -59,7 +60,7 @@ class EvaluateDialog(QDialog):
         layout = QVBoxLayout(self)
         for widget in (self.status, self.summary, self.table, buttons):
             layout.addWidget(widget)
-        self.resize(640, 420)
+        self.resize(720, 420)
         self._exported.connect(self._predict)
 
     @property

@@ -32,6 +32,8 @@ class KeyBindingsDialog(QDialog):
         self.table.setHorizontalHeaderLabels(["Action", "Key", "Alternative", "Default"])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (KEY, ALTERNATIVE):
+            self.table.setColumnWidth(col, 150)
         self.edits: dict[str, tuple[QKeySequenceEdit, QKeySequenceEdit]] = {}
         for row, item in enumerate(ACTIONS):
             self.table.setItem(row, 0, QTableWidgetItem(action_name(item)))
@@ -62,7 +64,7 @@ class KeyBindingsDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
-        self.resize(720, 640)
+        self.resize(780, 640)
         self.set_bindings(bindings)
 
     def set_bindings(self, bindings: Bindings) -> None:

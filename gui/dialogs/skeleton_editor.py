@@ -6,6 +6,7 @@ through a SkeletonDraft. For a project with instances it says what the change wi
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -59,8 +60,11 @@ class SkeletonEditor(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.itemChanged.connect(self._name_edited)
         self.edges = QListWidget(objectName="edge_list")
+        self.edges.setMaximumHeight(120)
         self.edge_a, self.edge_b = QComboBox(objectName="edge_a"), QComboBox(objectName="edge_b")
         self.effects = QLabel(objectName="skeleton_effects", wordWrap=True)
+        self.effects.setMinimumHeight(self.effects.fontMetrics().lineSpacing() * 3 + 4)
+        self.effects.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.error = QLabel(objectName="skeleton_editor_error", wordWrap=True)
         self.error.setStyleSheet("color: #d33")
         ok_cancel = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

@@ -226,7 +226,7 @@ class InspectorController(QObject):
         score = None if rec is None else self.scores.get(rec.id)
         if score is not None:
             line += (f"\nImage: worst {s.skeleton.keypoints[score.keypoint]} "
-                     f"(score {score.worst_score:.2f}), {score.uncertain_count} uncertain")
+                     f"(uncertainty {score.worst_score:.2f}), {score.uncertain_count} uncertain")
         d.uncertainty.setText(line)
 
     def update_marks(self) -> None:

@@ -7,6 +7,7 @@ image's side they are a corrupt or mis-scaled file, and training or evaluation o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,10 @@ def size_mismatch(names: list[str], sizes: np.ndarray, root: Path) -> tuple[int,
     files that are absent or unreadable are not judged here (they are reported when used)."""
     from model.io.images import ImageReadError, read_image_size
 
+    base = os.fspath(root)
     for i, name in enumerate(names):
         try:
-            real = read_image_size(root / name)
+            real = read_image_size(os.path.join(base, name))
         except (ImageReadError, OSError, ValueError):
             continue
         if (int(sizes[i][0]), int(sizes[i][1])) != tuple(real):

@@ -13,7 +13,6 @@ Layout decisions (see CONTEXT.md):
 from __future__ import annotations
 
 import sqlite3
-import struct
 import zlib
 from collections.abc import Callable
 from urllib.parse import quote
@@ -80,18 +79,17 @@ def _v3(conn: sqlite3.Connection) -> None:
 
 
 def row_crc(*values) -> int:
-    """CRC-32 of one row's values (registered in SQLite as hg_crc; the v4 triggers store it)."""
+    """CRC-32 of one row's values, each tagged by kind (registered in SQLite as hg_crc; the v4
+    triggers store it). Floats by repr, which is exact; ~6 µs for an instance row."""
     crc = 0
     for v in values:
-        if isinstance(v, bytes):
-            data = b"b" + v
-        elif isinstance(v, float):
-            data = b"f" + struct.pack("<d", v)
-        elif v is None:
-            data = b"n"
+        kind = type(v)
+        if kind is bytes:
+            crc = zlib.crc32(v, zlib.crc32(b"\x00b", crc))
+        elif kind is str:
+            crc = zlib.crc32(v.encode("utf-8", "surrogatepass"), zlib.crc32(b"\x00s", crc))
         else:
-            data = (b"i" if isinstance(v, int) else b"s") + str(v).encode("utf-8", "surrogatepass")
-        crc = zlib.crc32(struct.pack("<I", len(data)) + data, crc)
+            crc = zlib.crc32(repr(v).encode(), zlib.crc32(b"\x00n", crc))
     return crc
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from model.cli import main
+from model.cli import COMMANDS, main
 from model.project import schema
 from tests.model.project.faults import imported_project, patch_bytes
 
@@ -33,7 +33,13 @@ def _commands(db: Path, images: Path, out: Path, openfield: Path) -> dict[str, l
         "eval": ["eval", str(db), str(db)],
         "predict": ["predict", str(images), "--checkpoint", str(db), "--out", str(out / "p.json")],
         "heatmaps": ["heatmaps", str(db), "--checkpoint", str(db), "--out", str(out / "hm")],
+        "frames": ["frames", str(db), "--out", str(out / "frames")],
     }
+
+
+def test_matrix_covers_every_subcommand(tmp_path):
+    covered = {argv[0] for argv in _commands(tmp_path, tmp_path, tmp_path, tmp_path).values()}
+    assert covered == set(COMMANDS)
 
 
 # what must still work under each fault (everything else must fail with one line)
