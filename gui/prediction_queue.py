@@ -32,7 +32,7 @@ from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Prediction, ReviewStatus
 from model.inspect.heatmap_cache import CacheKey, HeatmapCache
 from model.project.merge import edits_for_result
-from model.project.store import ImageRecord, ProjectStore, StaleEditError
+from model.project.store import ImageRecord, ProjectError, ProjectStore, StaleEditError
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,14 @@ class PredictionQueue(QObject):
         if self.inference is None or self.model_info is None:
             self.message.emit("Load a checkpoint first (Model → Load Checkpoint)")
             return False
+        return self._writable()
+
+    def _writable(self) -> bool:
+        """Predictions become edits: a read-only project cannot take them (the heatmaps still work)."""
+        if self.host.store is not None and self.host.store.read_only:
+            self.message.emit("The project is read-only: predictions cannot be stored (the heatmap "
+                              "inspector still works; `hglabel predict` writes a results file)")
+            return False
         return True
 
     def predict_current(self) -> int | None:
@@ -168,7 +176,7 @@ class PredictionQueue(QObject):
     def predict_batch(self, records: list[ImageRecord]) -> int | None:
         """Queue `records` as the one batch (a running batch is cancelled first: it may have run with
         another model); results become one undo step. Returns the request id."""
-        if self.inference is None or self.model_info is None or not records:
+        if self.inference is None or self.model_info is None or not records or not self._writable():
             return None
         if self.batch_request is not None:
             self.cancel_batch()
@@ -252,6 +260,11 @@ class PredictionQueue(QObject):
         except (StaleEditError, ValueError) as exc:
             log.warning("prediction chunk refused: %s", exc)
             self.message.emit(f"Predictions not applied: {exc}")
+            return None
+        except ProjectError as exc:  # locked, full disk, file removed: say so and stop the batch
+            log.warning("prediction chunk not written: %s", exc)
+            self.cancel_batch()
+            self.host.edit_failed(f"Predictions not saved: {exc}")
             return None
 
     def _on_chunk(self, applied: Batch, images: int) -> None:
