@@ -52,17 +52,20 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _engine_cache(tmp_path_factory) -> Path:
-    """Converted inference graphs go to a folder of this run (inherited by child processes), never to the
-    user's cache folder; shared by all tests, so one network is converted once per run."""
+def _engine_settings(tmp_path_factory) -> Path:
+    """Converted inference graphs go to a folder of this run, never to the user's cache folder; and the
+    predictor runs torch (HGLABEL_ENGINE=torch) unless a test clears that: converting a graph takes
+    seconds to tens of seconds on a loaded machine, which GUI tests waiting for a model must not pay.
+    tests/model/infer clears it and tests the OpenVINO engine. Both are inherited by child processes."""
     folder = tmp_path_factory.mktemp("hglabel-cache")
-    previous = os.environ.get("HGLABEL_CACHE_DIR")
-    os.environ["HGLABEL_CACHE_DIR"] = str(folder)
+    saved = {name: os.environ.get(name) for name in ("HGLABEL_CACHE_DIR", "HGLABEL_ENGINE")}
+    os.environ.update(HGLABEL_CACHE_DIR=str(folder), HGLABEL_ENGINE="torch")
     yield folder
-    if previous is None:
-        os.environ.pop("HGLABEL_CACHE_DIR", None)
-    else:
-        os.environ["HGLABEL_CACHE_DIR"] = previous
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Fixtures of the inference tests: a tiny network, no engine/precision overrides, one torch thread."""
+"""Fixtures of the inference tests: a tiny network; `engine_defaults` (no engine/precision overrides, so
+the product's choice, OpenVINO on the CPU; one torch thread) for the engine tests."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ def tiny() -> nn.Module:
     return tiny_network()
 
 
-@pytest.fixture(autouse=True)
-def _no_env_one_thread(monkeypatch):
-    """No overrides from the environment; one thread (tiny ops, shared CPU), restored after."""
+@pytest.fixture
+def engine_defaults(monkeypatch):
+    """No overrides from the environment (the suite sets HGLABEL_ENGINE=torch); one thread (tiny ops,
+    shared CPU), restored after."""
     for name in (R.PRECISION_ENV, R.COMPILE_ENV, R.ENGINE_ENV):
         monkeypatch.delenv(name, raising=False)
     threads = torch.get_num_threads()

@@ -12,6 +12,8 @@ from model.infer import openvino_cpu as O
 from model.infer import runtime as R
 from tests.model.infer.nets import max_rel, reference, run, tiny_network
 
+pytestmark = pytest.mark.usefixtures("engine_defaults")
+
 
 @pytest.fixture(scope="module")
 def converted(tiny, tmp_path_factory) -> dict[str, bytes]:

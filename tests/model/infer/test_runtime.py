@@ -16,6 +16,8 @@ from model.infer.normalization import Normalization
 from model.infer.predictor import Predictor
 from tests.model.infer.nets import max_rel, reference, run
 
+pytestmark = pytest.mark.usefixtures("engine_defaults")
+
 
 def test_auto_runtime_is_openvino_and_matches_fp32(tiny):
     x = torch.randn(3, 3, 64, 64)
@@ -110,7 +112,7 @@ def test_predictor_on_openvino_predicts_what_torch_predicts(tiny):
     rng = np.random.default_rng(0)
     image = (rng.random((90, 120, 3)) * 255).astype(np.uint8)
     items = [(image, (10, 10, 60, 50)), (image, None)]
-    ov_pred = Predictor(bundle, device="cpu", engine="openvino")
+    ov_pred = Predictor(bundle, device="cpu")  # the default engine
     torch_pred = Predictor(bundle, device="cpu", engine="torch")
     assert ov_pred.engine == "openvino" and ov_pred.device_name == "cpu (openvino)"
     assert torch_pred.engine == "torch" and torch_pred.device_name == "cpu"
