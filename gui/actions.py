@@ -32,7 +32,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("undo", "Edit", "&Undo", ("Ctrl+Z",), "Undo the last change"),
     ActionSpec("redo", "Edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone change"),
     ActionSpec("cycle_visibility", "Edit", "Cycle &Visibility", ("V",),
-               "Selected keypoint: visible (2) → occluded (1) → not labelled (0)"),
+               "Selected keypoint: visible (2) → occluded (1) → not labelled (0) → visible again at its "
+               "last spot (or click to place it)"),
     ActionSpec("delete_keypoint", "Edit", "&Delete Keypoint", ("Delete", "Backspace"),
                "Clear the selected keypoint (v = 0)"),
     ActionSpec("accept_prediction", "Edit", "&Accept Prediction", ("E",),
@@ -67,7 +68,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
     # heatmap inspector (gui.inspector.controller)
     ActionSpec("next_maximum", "Edit", "Next Heatmap &Maximum", ("Tab",),
-               "Move the selected keypoint to the next local maximum of its final heatmap (highest first)"),
+               "Move the selected keypoint to the next local maximum of its final heatmap (highest first; "
+               "a prediction stays a prediction)"),
     ActionSpec("previous_maximum", "Edit", "Previous Heatmap Maximum", ("Shift+Tab",),
                "Move the selected keypoint to the previous local maximum of its final heatmap"),
     ActionSpec("swap_flip", "Edit", "&Swap Left/Right", ("S",),

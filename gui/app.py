@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from model.annotations.presets import PRESET_NAMES, resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
+from model.assets import DemoMissingError, demo_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,14 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
-
-
 def apply_demo(args: argparse.Namespace) -> None:
     """`--demo`: the bundled frames, skeleton and checkpoint, predicted on start."""
-    args.folder = str(DEMO_DIR / "images")
-    args.skeleton = args.skeleton or str(DEMO_DIR / "skeleton.json")
-    args.checkpoint = args.checkpoint or str(DEMO_DIR / "checkpoint.pt")
+    demo = demo_dir()
+    args.folder = str(demo / "images")
+    args.skeleton = args.skeleton or str(demo / "skeleton.json")
+    args.checkpoint = args.checkpoint or str(demo / "checkpoint.pt")
     args.predict = True
 
 
@@ -72,7 +70,11 @@ def run_app(argv: list[str]) -> int:
     """Parse argv, show the main window, run the event loop; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.demo:
-        apply_demo(args)
+        try:
+            apply_demo(args)
+        except DemoMissingError as exc:
+            print(f"hglabel: error: {exc}", file=sys.stderr)  # noqa: T201 (command-line error)
+            return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     skeleton = None

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from model.annotations.edits import Batch
 from model.annotations.review import ReviewPolicy
 from model.annotations.types import Prediction, ReviewStatus
-from model.io.images import ImageReadError, read_image
+from model.io.frames import read_source
+from model.io.images import ImageReadError
 from model.project.merge import edits_for_result
 from model.project.store import ProjectStore
 
@@ -43,7 +44,7 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4) -> list[An
     out, items, owners = [], [], []
     for image_id, path, boxes in jobs:
         try:
-            image = read_image(path)
+            image = read_source(path)
         except (ImageReadError, OSError) as exc:
             out.append((image_id, str(exc)))
             continue
