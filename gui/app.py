@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
 from PySide6.QtWidgets import QApplication
 
-from model.annotations.presets import PRESET_NAMES, resolve_skeleton
+from model.annotations.presets import resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
 from model.assets import DemoMissingError, demo_dir
+from model.commands.window import build_parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hglabel", description="Keypoint annotation with a Stacked Hourglass (opens the window).",
-        epilog="Headless subcommands: hglabel predict|train|import|export|eval|info|heatmaps --help",
-    )
-    parser.add_argument("folder", nargs="?", help="image folder to open (its project is created or reopened)")
-    parser.add_argument("--skeleton", help=f"skeleton for a new project: {', '.join(PRESET_NAMES)} or a JSON "
-                        "file (skeleton or COCO keypoints); asked for in a dialog when omitted")
-    parser.add_argument("--checkpoint", help="checkpoint to load (own or pytorch-pose format)")
-    parser.add_argument("--predict", action="store_true",
-                        help="predict every unlabelled image as soon as the model is loaded")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the bundled demo frames with the demo model and predict them")
-    parser.add_argument("--settings", help="settings file (ini) instead of the user's default")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    return parser
-
-
-def apply_demo(args: argparse.Namespace) -> None:
+def apply_demo(args) -> None:
     """`--demo`: the bundled frames, skeleton and checkpoint, predicted on start."""
     demo = demo_dir()
     args.folder = str(demo / "images")
