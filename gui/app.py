@@ -1,4 +1,4 @@
-"""`run_app(argv)`: `hglabel [FOLDER] [--skeleton S] [--checkpoint C]` opens the window."""
+"""`run_app(argv)`: `hglabel [FOLDER|VIDEO] [--skeleton S] [--checkpoint C]` opens the window."""
 
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hglabel", description="Keypoint annotation with a Stacked Hourglass (opens the window).",
         epilog="Headless subcommands: hglabel predict|train|import|export|eval|info|heatmaps --help",
     )
-    parser.add_argument("folder", nargs="?", help="image folder to open (its project is created or reopened)")
+    parser.add_argument("folder", nargs="?", metavar="FOLDER|VIDEO",
+                        help="image folder to open (its project is created or reopened), or a video file"
+                             " (its folder's project, every frame an image)")
     parser.add_argument("--skeleton", help=f"skeleton for a new project: {', '.join(PRESET_NAMES)} or a JSON "
                         "file (skeleton or COCO keypoints); asked for in a dialog when omitted")
     parser.add_argument("--checkpoint", help="checkpoint to load (own or pytorch-pose format)")
     parser.add_argument("--predict", action="store_true",
                         help="predict every unlabelled image as soon as the model is loaded")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the bundled demo frames with the demo model and predict them")
+    parser.add_argument("--demo", nargs="?", const="frames", choices=("frames", "video"),
+                        help="open the bundled demo frames (or `--demo video`: the bundled 2 330-frame "
+                             "recording) with the demo model and predict them")
     parser.add_argument("--settings", help="settings file (ini) instead of the user's default")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
@@ -34,9 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 
 
+def demo_skeleton() -> Skeleton:
+    return resolve_skeleton(str(DEMO_DIR / "skeleton.json"))
+
+
 def apply_demo(args: argparse.Namespace) -> None:
-    """`--demo`: the bundled frames, skeleton and checkpoint, predicted on start."""
-    args.folder = str(DEMO_DIR / "images")
+    """`--demo`: the bundled frames (or video), skeleton and checkpoint, predicted on start."""
+    args.folder = str(DEMO_DIR / "video" / "m3v1mp4.mp4" if args.demo == "video" else DEMO_DIR / "images")
     args.skeleton = args.skeleton or str(DEMO_DIR / "skeleton.json")
     args.checkpoint = args.checkpoint or str(DEMO_DIR / "checkpoint.pt")
     args.predict = True
@@ -91,5 +98,10 @@ def run_app(argv: list[str]) -> int:
     if args.folder:
         if args.predict:
             predict_when_model_loads(window)
-        window.open_folder(args.folder, skeleton, args.checkpoint)
+        from model.io.video import is_video_path
+
+        if is_video_path(args.folder) and not Path(args.folder).is_dir():
+            window.video.open_video(args.folder, skeleton, args.checkpoint)
+        else:
+            window.open_folder(args.folder, skeleton, args.checkpoint)
     return int(app.exec())
