@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from model.annotations.presets import PRESET_NAMES, resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
+from model.assets import DemoMissingError, demo_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,18 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
-
-
 def demo_skeleton() -> Skeleton:
-    return resolve_skeleton(str(DEMO_DIR / "skeleton.json"))
+    return resolve_skeleton(str(demo_dir() / "skeleton.json"))
+
+
+def demo_video() -> Path:
+    """The bundled recording (assets/demo/video/m3v1mp4.mp4)."""
+    return demo_dir() / "video" / "m3v1mp4.mp4"
 
 
 def apply_demo(args: argparse.Namespace) -> None:
-    """`--demo`: the bundled frames (or video), skeleton and checkpoint, predicted on start."""
-    args.folder = str(DEMO_DIR / "video" / "m3v1mp4.mp4" if args.demo == "video" else DEMO_DIR / "images")
-    args.skeleton = args.skeleton or str(DEMO_DIR / "skeleton.json")
-    args.checkpoint = args.checkpoint or str(DEMO_DIR / "checkpoint.pt")
+    """`--demo`: the bundled frames (`--demo video`: the recording), skeleton, checkpoint, predicted."""
+    demo = demo_dir()
+    args.folder = str(demo_video() if args.demo == "video" else demo / "images")
+    args.skeleton = args.skeleton or str(demo / "skeleton.json")
+    args.checkpoint = args.checkpoint or str(demo / "checkpoint.pt")
     args.predict = True
 
 
@@ -79,7 +83,11 @@ def run_app(argv: list[str]) -> int:
     """Parse argv, show the main window, run the event loop; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.demo:
-        apply_demo(args)
+        try:
+            apply_demo(args)
+        except DemoMissingError as exc:
+            print(f"hglabel: error: {exc}", file=sys.stderr)  # noqa: T201 (command-line error)
+            return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     skeleton = None

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from gui.actions import MENUS, SELECT_KEYPOINT_KEYS, build_actions, spec
 from gui.dialogs.evaluate import EvaluateDialog
 from gui.dialogs.export import ExportDialog
-from gui.dialogs.keybindings import KeyBindingsDialog
+from gui.dialogs.keybindings import ShortcutKeys
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
@@ -21,7 +21,6 @@ from gui.folders import default_export_path, models_dir
 from gui.import_coco import ImportCocoFlow
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
-from gui.keybindings import apply_bindings, effective, overrides_of
 from gui.keypoint_panel import KeypointPanel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project, orphaned_project
@@ -70,8 +69,7 @@ class MainWindow(QMainWindow):
         self.import_flow = ImportCocoFlow(self)
         self.evaluate_window: EvaluateDialog | None = None
         self.actions_by_id = build_actions(self, self._handlers())
-        self.bindings = effective(self.settings.shortcut_overrides())
-        apply_bindings(self.actions_by_id, self.bindings)
+        self.keys = ShortcutKeys(self)  # the user's bindings (Settings → Keyboard Shortcuts)
         self._build_menus()
         self._build_toolbar()
         self._connect()
@@ -361,7 +359,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.session.style, self, keep_zoom=self.canvas.keep_zoom)
         dialog.accepted.connect(lambda: self.apply_style(dialog.style()))
         dialog.accepted.connect(lambda: self.set_keep_zoom(dialog.keep_zoom()))
-        dialog.shortcuts_requested.connect(self.keybindings_dialog)
+        dialog.shortcuts_requested.connect(self.keys.edit)
         dialog.show()
         return dialog
 
@@ -374,21 +372,8 @@ class MainWindow(QMainWindow):
         self.settings.set_style(style)
         self.threshold.set_value(style.threshold)
 
-    def keybindings_dialog(self) -> KeyBindingsDialog:
-        """Settings → Keyboard Shortcuts: rebind; stored in QSettings, conflicts refused."""
-        dialog = KeyBindingsDialog(self.bindings, self)
-        dialog.accepted.connect(lambda: self.set_bindings(dialog.bindings()))
-        dialog.show()
-        self.keybindings_window = dialog
-        return dialog
-
-    def set_bindings(self, bindings: dict) -> None:
-        self.bindings = effective(bindings)
-        apply_bindings(self.actions_by_id, self.bindings)
-        self.settings.set_shortcut_overrides(overrides_of(self.bindings))
-
     def shortcuts_dialog(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self, self.bindings)
+        dialog = ShortcutsDialog(self, self.keys.bindings)
         dialog.show()
         return dialog
 

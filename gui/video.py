@@ -82,10 +82,14 @@ class VideoController(QObject):
         return self.window.open_folder(path.parent, skeleton, checkpoint, video=path)
 
     def open_demo_video(self) -> bool:
-        from gui.app import DEMO_DIR, demo_skeleton
+        from gui.app import demo_skeleton, demo_video
+        from model.assets import DemoMissingError, demo_dir
 
-        return self.open_video(DEMO_DIR / "video" / "m3v1mp4.mp4", demo_skeleton(),
-                               str(DEMO_DIR / "checkpoint.pt"))
+        try:
+            return self.open_video(demo_video(), demo_skeleton(), str(demo_dir() / "checkpoint.pt"))
+        except DemoMissingError as exc:
+            self.window._open_failed(str(exc))
+            return False
 
     def opened(self) -> None:
         """The window opened a project: show the first frame of the video it was opened for."""

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 
 COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink",
-            "frames")
+            "frames", "demo")
 
 
 class CommandError(Exception):

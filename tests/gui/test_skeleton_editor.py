@@ -118,3 +118,33 @@ def test_new_project_with_typed_names(qtbot, tmp_path: Path, image_folder: Path)
     assert sk.keypoints == ("snout", "left_paw", "right_paw")
     assert sk.flip_pairs == ((1, 2),) and sk.edges == ((0, 1),)
     assert dialog.combo.currentText().startswith("Edited: custom (3 keypoints)")
+
+
+def test_a_model_that_no_longer_fits_is_not_used_until_undo(qtbot, predicted) -> None:
+    win = predicted
+    s = win.session
+    messages = []
+    s.message.connect(messages.append)
+    key(win, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    editor = win.skeleton_flow.editor
+    qtbot.waitUntil(editor.isVisible)
+    qtbot.keyClicks(editor.new_name, "tail_tip")
+    _click(qtbot, editor, "add_keypoint")
+    qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    box = win.skeleton_flow.confirm
+    qtbot.waitUntil(lambda: box is not None and box.isVisible())
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Apply), Qt.MouseButton.LeftButton)
+    assert s.skeleton.num_keypoints == 5 and any("load or train a matching model" in m for m in messages)
+    activate(qtbot, win)
+    before = s.store.instances(s.current.id)
+    key(win, Qt.Key.Key_P)
+    assert "load or train a matching model" in messages[-1]
+    s.select(0, 4)
+    key(win, Qt.Key.Key_Tab)  # no heatmaps of the old model are used for the new keypoint
+    qtbot.wait(300)
+    assert s.store.instances(s.current.id) == before
+    key(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert s.skeleton.num_keypoints == 4 and s.predictions.fits()
+    key(win, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: any(m == "Prediction done" or m.startswith("Prediction") for m in messages[-3:]),
+                    timeout=30000)

@@ -150,3 +150,24 @@ def test_missing_and_broken_videos_are_named(qtbot, window, tmp_path, of_skeleto
     qtbot.waitUntil(lambda: "broken.mp4" in window.status.currentMessage()
                     and "cannot open the video" in window.status.currentMessage(), timeout=10000)
     assert window.error_box is not None and "broken.mp4" in window.error_box.text()
+
+
+def test_demo_offers_the_bundled_video(qtbot, window, tmp_path, monkeypatch):
+    import shutil
+
+    import gui.app as app_module
+    from tests.conftest import DEMO_DIR
+
+    demo = tmp_path / "demo"  # a copy, so the project file lands in tmp_path
+    shutil.copytree(DEMO_DIR, demo, ignore=shutil.ignore_patterns(".hglabel"))
+    monkeypatch.setattr(app_module, "demo_dir", lambda: demo)
+    args = app_module.build_parser().parse_args(["--demo", "video"])
+    app_module.apply_demo(args)
+    assert Path(args.folder) == demo / "video" / "m3v1mp4.mp4" and args.predict
+    assert app_module.build_parser().parse_args(["--demo"]).demo == "frames"
+    window.actions_by_id["open_demo_video"].trigger()
+    qtbot.waitUntil(lambda: window.video.current_index == 0 and window.session.pixels is not None,
+                    timeout=30000)
+    assert len(window.video.frame_ids) == 2330 and window.video.timeline.isVisible()
+    qtbot.waitUntil(lambda: window.session.predictions.model_info is not None, timeout=60000)
+    assert window.session.predictions.model_info.name == "checkpoint.pt"
