@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from model.annotations.presets import PRESET_NAMES, resolve_skeleton
+from model.annotations.presets import resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
 from model.assets import DemoMissingError, demo_dir
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hglabel", description="Keypoint annotation with a Stacked Hourglass (opens the window).",
-        epilog="Headless subcommands: hglabel predict|train|import|export|eval|info|heatmaps --help",
-    )
-    parser.add_argument("folder", nargs="?", metavar="FOLDER|VIDEO",
-                        help="image folder to open (its project is created or reopened), or a video file"
-                             " (its folder's project, every frame an image)")
-    parser.add_argument("--skeleton", help=f"skeleton for a new project: {', '.join(PRESET_NAMES)} or a JSON "
-                        "file (skeleton or COCO keypoints); asked for in a dialog when omitted")
-    parser.add_argument("--checkpoint", help="checkpoint to load (own or pytorch-pose format)")
-    parser.add_argument("--predict", action="store_true",
-                        help="predict every unlabelled image as soon as the model is loaded")
-    parser.add_argument("--demo", nargs="?", const="frames", choices=("frames", "video"),
-                        help="open the bundled demo frames (or `--demo video`: the bundled 2 330-frame "
-                             "recording) with the demo model and predict them")
-    parser.add_argument("--settings", help="settings file (ini) instead of the user's default")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    return parser
+from model.commands.window import build_parser
 
 
 def demo_skeleton() -> Skeleton:
@@ -44,7 +23,7 @@ def demo_video() -> Path:
     return demo_dir() / "video" / "m3v1mp4.mp4"
 
 
-def apply_demo(args: argparse.Namespace) -> None:
+def apply_demo(args) -> None:
     """`--demo`: the bundled frames (`--demo video`: the recording), skeleton, checkpoint, predicted."""
     demo = demo_dir()
     args.folder = str(demo_video() if args.demo == "video" else demo / "images")
