@@ -1,9 +1,10 @@
-"""`run_app(argv)`: `hglabel [FOLDER] [--skeleton S] [--checkpoint C]` opens the window."""
+"""`run_app(argv)`: `hglabel [FOLDER|VIDEO] [--skeleton S] [--checkpoint C]` opens the window."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
@@ -13,10 +14,19 @@ from model.assets import DemoMissingError, demo_dir
 from model.commands.window import build_parser
 
 
+def demo_skeleton() -> Skeleton:
+    return resolve_skeleton(str(demo_dir() / "skeleton.json"))
+
+
+def demo_video() -> Path:
+    """The bundled recording (assets/demo/video/m3v1mp4.mp4)."""
+    return demo_dir() / "video" / "m3v1mp4.mp4"
+
+
 def apply_demo(args) -> None:
-    """`--demo`: the bundled frames, skeleton and checkpoint, predicted on start."""
+    """`--demo`: the bundled frames (`--demo video`: the recording), skeleton, checkpoint, predicted."""
     demo = demo_dir()
-    args.folder = str(demo / "images")
+    args.folder = str(demo_video() if args.demo == "video" else demo / "images")
     args.skeleton = args.skeleton or str(demo / "skeleton.json")
     args.checkpoint = args.checkpoint or str(demo / "checkpoint.pt")
     args.predict = True
@@ -75,5 +85,10 @@ def run_app(argv: list[str]) -> int:
     if args.folder:
         if args.predict:
             predict_when_model_loads(window)
-        window.open_folder(args.folder, skeleton, args.checkpoint)
+        from model.io.video import is_video_path
+
+        if is_video_path(args.folder) and not Path(args.folder).is_dir():
+            window.video.open_video(args.folder, skeleton, args.checkpoint)
+        else:
+            window.open_folder(args.folder, skeleton, args.checkpoint)
     return int(app.exec())
