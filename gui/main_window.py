@@ -28,6 +28,7 @@ from gui.session import Session
 from gui.settings import AppSettings
 from gui.skeleton_edit import SkeletonEditFlow
 from gui.training.dialog import TrainDialog
+from gui.video import VideoController, with_timeline
 from gui.views.canvas import ImageCanvas
 from gui.workers.inference import InferenceClient, ModelInfo
 from gui.workers.thumbnails import ThumbnailLoader
@@ -51,7 +52,6 @@ class MainWindow(QMainWindow):
         self.opener = ProjectOpener(self)
         self.canvas = ImageCanvas()
         self.canvas.keep_zoom = self.settings.keep_zoom()
-        self.setCentralWidget(self.canvas)
         self.list_panel = ImageListPanel(self.list_model)
         dock = QDockWidget("Images", self, objectName="images_dock")
         dock.setWidget(self.list_panel)
@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
         self.status = StatusPanel(self)
         self.setStatusBar(self.status)
         self.inspector = InspectorController(self)  # heatmap dock, overlay, uncertainty
+        self.video = VideoController(self)  # timeline under the canvas for video frames
+        self.setCentralWidget(with_timeline(self.canvas, self.video.timeline))
         self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
         self.skeleton_flow = SkeletonEditFlow(self)
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
             "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
+            **self.video.handlers(),
         }
 
     def _build_menus(self) -> None:
@@ -168,6 +171,7 @@ class MainWindow(QMainWindow):
         self.threshold.changed.connect(self._on_threshold)
         self.opener.opened.connect(self._on_opened)
         self.opener.failed.connect(self._open_failed)
+        self.opener.warned.connect(self.status.show_problem)
 
     # ---- project --------------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -176,7 +180,7 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def open_folder(self, folder: str | Path, skeleton: Skeleton | None = None,
-                    checkpoint: str | None = None) -> bool:
+                    checkpoint: str | None = None, video: Path | None = None) -> bool:
         """Open (or create, asking for the skeleton) the folder's project, off the GUI thread."""
         folder = Path(folder)
         if not folder.is_dir():
@@ -193,7 +197,8 @@ class MainWindow(QMainWindow):
             skeleton = dialog.skeleton()
         self._pending_checkpoint = checkpoint
         self.status.showMessage(f"Opening {folder} …")
-        self.opener.open(folder, skeleton)
+        self.video.pending = video
+        self.opener.open(folder, skeleton, video)
         return True
 
     def _on_opened(self, store, records, first_image=None) -> None:
@@ -201,6 +206,7 @@ class MainWindow(QMainWindow):
         self.canvas.forget_zoom()
         self.list_model.set_records(store.image_root, records)
         self.session.open_project(store, records, first_image)
+        self.video.opened()
         self.settings.add_recent_folder(store.image_root)
         self._fill_recent()
         checkpoint = self._pending_checkpoint or self.settings.checkpoint_for(store.path)

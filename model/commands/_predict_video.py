@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 
 def _open(path: Path):

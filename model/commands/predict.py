@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 log = logging.getLogger(__name__)
 

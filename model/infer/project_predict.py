@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from model.annotations.edits import Batch
 from model.annotations.review import ReviewPolicy
 from model.annotations.types import Prediction, ReviewStatus
-from model.io.frames import read_source
+from model.infer.tracking import FrameMemory, predict_frame
+from model.io.frames import parse_frame_ref, read_source
 from model.io.images import ImageReadError
 from model.project.merge import edits_for_result
 from model.project.store import ProjectStore
@@ -39,14 +40,22 @@ def project_jobs(store: ProjectStore, statuses: Sequence[ReviewStatus]) -> list[
     return jobs
 
 
-def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4) -> list[Answer]:
-    """[(image_id, path, [(iid, box | None), …])] → [(image_id, ((iid, Prediction), …) or message)]."""
+def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4,
+                 memory: FrameMemory | None = None) -> list[Answer]:
+    """[(image_id, path, [(iid, box | None), …])] → [(image_id, ((iid, Prediction), …) or message)].
+
+    With `memory`, a video frame without stored instances whose previous frame was predicted just
+    before gets its crop from that result (model.infer.tracking) instead of a whole-image search."""
     out, items, owners = [], [], []
     for image_id, path, boxes in jobs:
         try:
             image = read_source(path)
         except (ImageReadError, OSError) as exc:
             out.append((image_id, str(exc)))
+            continue
+        ref = parse_frame_ref(path) if memory is not None and not boxes else None
+        if ref is not None:
+            out.append((image_id, _tracked(predictor, image, str(ref[0]), ref[1], memory)))
             continue
         for iid, box in boxes or [(None, None)]:
             items.append((image, box))
@@ -63,6 +72,16 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4) -> list[An
     for (image_id, iid), pred in zip(owners, preds, strict=True):
         grouped.setdefault(image_id, []).append((iid, pred))
     return out + [(image_id, tuple(pairs)) for image_id, pairs in grouped.items()]
+
+
+def _tracked(predictor, image, video: str, index: int, memory: FrameMemory) -> tuple | str:
+    try:
+        pred, _ = predict_frame(predictor, image, memory.prior(video, index))
+    except Exception as exc:  # a torch error must not end the caller; report it for this frame
+        log.exception("prediction failed")
+        return f"prediction failed: {exc}"
+    memory.remember(video, index, pred)
+    return ((None, pred),)
 
 
 def without_heatmaps(answers: Sequence[Answer]) -> list[Answer]:

@@ -39,7 +39,7 @@ def _commands(db: Path, images: Path, out: Path, openfield: Path) -> dict[str, l
 
 def test_matrix_covers_every_subcommand(tmp_path):
     covered = {argv[0] for argv in _commands(tmp_path, tmp_path, tmp_path, tmp_path).values()}
-    assert covered == set(COMMANDS)
+    assert covered == set(COMMANDS) - {"demo"}  # `demo --check` reads only the installed package's files
 
 
 # what must still work under each fault (everything else must fail with one line)

@@ -104,7 +104,7 @@ def test_predictions_cost_per_frame(tmp_path):
 
     root = tmp_path / "real"
     root.mkdir()
-    shutil.copy(DEMO_DIR / "m3v1mp4.mp4", root)
+    shutil.copy(DEMO_DIR / "video" / "m3v1mp4.mp4", root)
     with ProjectStore.open_folder(root, SK) as store:
         store.sync()
         before = store.path.stat().st_size
