@@ -58,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    from model.project.connection import ProjectError
+
     try:
         return int(args.run(args) or 0)
-    except CommandError as exc:
+    except (CommandError, ProjectError) as exc:  # ProjectError: a store refusal a command let through
         print(f"hglabel {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except (OSError, sqlite3.Error) as exc:  # a file the command did not expect to fail: still one line

@@ -162,3 +162,23 @@ def test_case7_cli_relink_moves_a_per_user_project(openfield, tmp_path, monkeypa
     assert main(["info", str(moved), "--json"]) == 0  # the new folder finds its project
     assert '"done": 12' in capsys.readouterr().out
     assert default_project_path(moved).exists() and not kept.exists()
+
+
+def test_case7_relink_finds_labelled_video_frames(tmp_path):
+    from model.annotations.skeleton import Skeleton
+    from model.annotations.types import Instance, Keypoints, Source
+    from tests.videogen import write_video
+
+    root = tmp_path / "rec"
+    root.mkdir()
+    write_video(root / "clip.mp4", count=10)
+    db = tmp_path / "p.db"
+    with ProjectStore.open(db, root, Skeleton("m", ("a", "b"))) as store:
+        frame = store.images()[4]
+        inst = Instance(Keypoints([(1, 2), (3, 4)], [2, 2]), (0, 0, 10, 10), 1.0, Source.HUMAN)
+        store.apply(E.AddInstance(frame.id, inst))
+    moved = tmp_path / "moved"
+    root.rename(moved)
+    with ProjectStore.open(db) as store:
+        found, report = relink(store, moved)  # frame "clip.mp4#000004" is found through its video
+        assert found == 10 and report.vanished == 0
