@@ -179,7 +179,7 @@ def _predict_share(args: argparse.Namespace, predictor, jobs: list, category_id:
 
 
 def _write(args: argparse.Namespace, output, n_jobs: int) -> int:
-    from model.io.coco_write import write_json_atomic
+    from model.io.atomic import write_json_atomic
 
     if output.failures:
         print(f"hglabel predict: skipped {len(output.failures)} unreadable image(s):", file=sys.stderr)
