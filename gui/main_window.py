@@ -336,6 +336,9 @@ class MainWindow(QMainWindow):
         if self.session.store is None or info is None:
             self.status.showMessage("Open a folder and load a checkpoint first", 5000)
             return None
+        if not self.session.predictions.fits():
+            self.status.showMessage(self.session.predictions.mismatch_text(), 8000)
+            return None
         if self.evaluate_window is not None:
             self.evaluate_window.close()
         flip = self.session.predictions.flip_test
