@@ -192,17 +192,14 @@ def load_predictor(path: str | Path, project_skeleton: Skeleton | None, device: 
                    flip_test: bool = False, decode: str = "dark") -> Predictor:
     """A Predictor for a project: our own format keeps its skeleton (whose keypoints must be the
     project's); a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
-    from model.infer.checkpoint import CheckpointError
+    from model.infer.checkpoint import SkeletonNeededError
 
     try:
         bundle = load_checkpoint(path)
-    except CheckpointError as first:
+    except SkeletonNeededError:
         if project_skeleton is None:
             raise
-        try:
-            bundle = load_checkpoint(path, project_skeleton)
-        except CheckpointError:
-            raise first from None
+        bundle = load_checkpoint(path, project_skeleton)
     if project_skeleton is not None and bundle.skeleton.keypoints != project_skeleton.keypoints:
         raise ValueError(
             f"{path}: the checkpoint's keypoints {list(bundle.skeleton.keypoints)} differ from the "
