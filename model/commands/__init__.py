@@ -14,11 +14,13 @@ import logging
 import sqlite3
 import sys
 
+from model.errors import HglabelError
+
 COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink",
             "frames", "demo")
 
 
-class CommandError(Exception):
+class CommandError(HglabelError):
     """A user-facing failure: the message is printed as one line and the exit code is 2."""
 
 
@@ -58,11 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
-    from model.project.connection import ProjectError
-
     try:
         return int(args.run(args) or 0)
-    except (CommandError, ProjectError) as exc:  # ProjectError: a store refusal a command let through
+    except HglabelError as exc:  # CommandError, and any of the tool's own errors a command let through
         print(f"hglabel {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except (OSError, sqlite3.Error) as exc:  # a file the command did not expect to fail: still one line

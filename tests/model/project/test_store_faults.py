@@ -3,6 +3,7 @@ scan/import name agreement (5), relink (7), interrupted import into a new projec
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 
@@ -182,3 +183,17 @@ def test_case7_relink_finds_labelled_video_frames(tmp_path):
     with ProjectStore.open(db) as store:
         found, report = relink(store, moved)  # frame "clip.mp4#000004" is found through its video
         assert found == 10 and report.vanished == 0
+
+
+def test_case2_full_disk_refuses_the_edit_whole_and_the_store_recovers(openfield, tmp_path):
+    db, _ = imported_project(openfield, tmp_path)
+    with ProjectStore.open(db) as store:
+        rec = store.images()[0]
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+        copy = dataclasses.replace(store.instances(rec.id)[0], instance_id=None)
+        with pytest.raises(ProjectError, match="disk is full.*nothing was changed; free disk space"):
+            store.apply(E.Batch((E.AddInstance(rec.id, copy),) * 400, "many"))
+        assert len(store.instances(rec.id)) == 1  # nothing of the batch landed
+        store._conn.execute("PRAGMA max_page_count = 1073741823")
+        store.apply(_move_first(store))  # no transaction was left open: the next edit lands
