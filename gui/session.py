@@ -232,7 +232,6 @@ class Session(QObject):
 
     def set_style(self, style: OverlayStyle) -> None:
         self.style = style
-        self.review = ReviewPolicy(style.threshold)
         self.annotations_changed.emit()
 
     def set_review(self, review: ReviewPolicy) -> None:
