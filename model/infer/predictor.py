@@ -21,6 +21,7 @@ from torch import nn
 
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Prediction
+from model.codec.transforms import BOX_PADDING, WHOLE_IMAGE_PADDING
 from model.device import describe_device, resolve_device
 from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
 from model.infer.crops import Box, box_from_keypoints, check_box, check_image, make_crops, whole_image_box
@@ -78,8 +79,8 @@ class Predictor:
         *,
         skeleton: Skeleton | str | Path | None = None,
         network: nn.Module | None = None,
-        padding: float = 1.25,
-        whole_image_padding: float = 1.0,
+        padding: float = BOX_PADDING,
+        whole_image_padding: float = WHOLE_IMAGE_PADDING,
         refine_min_confidence: float = 0.1,
     ) -> None:
         """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
