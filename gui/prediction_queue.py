@@ -138,7 +138,7 @@ class PredictionQueue(QObject):
         if not self.fits():
             self.message.emit(self.mismatch_text())
             return False
-        return self._writable()
+        return True
 
     def fits(self) -> bool:
         """The loaded model's keypoints are the project's (names and order; they differ after a skeleton
@@ -151,7 +151,8 @@ class PredictionQueue(QObject):
                 f"skeleton's ({', '.join(self.host.skeleton.keypoints)}): load or train a matching model")
 
     def _writable(self) -> bool:
-        """Predictions become edits: a read-only project cannot take them (the heatmaps still work)."""
+        """Batch predictions become edits: a read-only project cannot take them (one image is still
+        predicted: shown from the cache and in the inspector, not stored)."""
         if self.host.store is not None and self.host.store.read_only:
             self.message.emit("The project is read-only: predictions cannot be stored (the heatmap "
                               "inspector still works; `hglabel predict` writes a results file)")
@@ -175,7 +176,7 @@ class PredictionQueue(QObject):
 
     def predict_unlabelled(self) -> int | None:
         """Queue every unlabelled image; progress through batch_progress, end through batch_finished."""
-        if not self.ready():
+        if not self.ready() or not self._writable():
             return None
         if self.batch_request is not None:
             self.message.emit("A batch is already running")
@@ -256,6 +257,9 @@ class PredictionQueue(QObject):
         del self._single[rid]
         if self._latest_single.get(image_id) == rid:
             del self._latest_single[image_id]
+        if self.host.store.read_only:
+            self.message.emit("Prediction shown, not stored: the project is read-only")
+            return
         edits = self._build_result_edits(result)
         if edits:
             name = self.host.records[self.host.row_of(image_id)].path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QMessageBox
@@ -148,3 +149,25 @@ def test_a_model_that_no_longer_fits_is_not_used_until_undo(qtbot, predicted) ->
     key(win, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: any(m == "Prediction done" or m.startswith("Prediction") for m in messages[-3:]),
                     timeout=30000)
+
+
+def test_presets_and_coco_files_still_load_keeping_labels_by_name(qtbot, openfield, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui.dialogs.skeleton_editor import SkeletonEditor
+    from tests.gui.helpers import openfield_skeleton
+
+    start = openfield_skeleton(openfield)
+    editor = SkeletonEditor(start, (12, np.full(4, 12)))
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.source.setCurrentIndex(editor.source.findData("coco17"))
+    _click(qtbot, editor, "load_skeleton")
+    assert editor.draft.names[0] == "nose" and len(editor.draft.names) == 17
+    assert "removes 'snout' from 12 instances (12 labelled values dropped)" in editor.effects.text()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (str(openfield / "annotations.json"), "JSON (*.json)"))
+    editor.source.setCurrentIndex(editor.source.findData("file"))
+    _click(qtbot, editor, "load_skeleton")  # the COCO category: the same names map back onto the labels
+    change = editor.change()
+    assert change.new.keypoints == start.keypoints and not change.moves_keypoints
