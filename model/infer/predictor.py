@@ -102,9 +102,11 @@ class Predictor:
         padding: float = 1.25,
         whole_image_padding: float = 1.0,
         refine_min_confidence: float = 0.1,
+        finder: str | Path | ModelBundle | None = None,
     ) -> None:
         """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
-        replaces the bundle's weights with a ready module of the same config (e.g. during training)."""
+        replaces the bundle's weights with a ready module of the same config (e.g. during training).
+        `finder`: an instance-finder checkpoint (default: the one the checkpoint holds, if any)."""
         if decode not in DECODE_METHODS:
             raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
         bundle = checkpoint if isinstance(checkpoint, ModelBundle) else load_checkpoint(checkpoint, skeleton)
@@ -123,6 +125,11 @@ class Predictor:
         self._scale = torch.from_numpy(scale).view(1, 3, 1, 1).to(self.device)
         self._shift = torch.from_numpy(shift).view(1, 3, 1, 1).to(self.device)
         self._flip_index = self.skeleton.flip_index()
+        self.finder = None
+        if finder is not None or bundle.finder is not None:
+            from model.infer.finder import Finder
+
+            self.finder = Finder(finder if finder is not None else bundle.finder, self.device)
         log.info("predictor: %s, %s, %s on %s", Path(bundle.source).name or "in-memory model",
                  self.config, self.precision, self.device_name)
 
@@ -149,6 +156,14 @@ class Predictor:
                 found.append(box)
         self._fill(results, refine, images, found, self.padding, batch_size)
         return results  # type: ignore[return-value]
+
+    def predict_image(self, image: np.ndarray,
+                      boxes: Sequence[Box] = ()) -> list[tuple[int | None, Prediction]]:
+        """Every instance of one image: the given boxes, plus (with a finder) the instances not already
+        there; [(box index or None for a new instance, Prediction)]. See model.infer.finder."""
+        from model.infer.finder import predict_image
+
+        return predict_image(self, image, boxes)
 
     def predict_boxes(
         self, images: Sequence[np.ndarray], boxes: Sequence[Box], padding: float, batch_size: int = 8
