@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from model.annotations.presets import PRESET_NAMES, load_preset
+from model.annotations.presets import PRESET_NAMES, resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
+from model.assets import DemoMissingError, demo_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,14 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
-
-
 def apply_demo(args: argparse.Namespace) -> None:
     """`--demo`: the bundled frames, skeleton and checkpoint, predicted on start."""
-    args.folder = str(DEMO_DIR / "images")
-    args.skeleton = args.skeleton or str(DEMO_DIR / "skeleton.json")
-    args.checkpoint = args.checkpoint or str(DEMO_DIR / "checkpoint.pt")
+    demo = demo_dir()
+    args.folder = str(demo / "images")
+    args.skeleton = args.skeleton or str(demo / "skeleton.json")
+    args.checkpoint = args.checkpoint or str(demo / "checkpoint.pt")
     args.predict = True
 
 
@@ -47,19 +45,15 @@ def predict_when_model_loads(window) -> None:
     session = window.session
 
     def start(_info) -> None:
-        session.model_changed.disconnect(start)
-        session.predict_unlabelled()
+        session.predictions.model_changed.disconnect(start)
+        session.predictions.predict_unlabelled()
 
-    session.model_changed.connect(start)
+    session.predictions.model_changed.connect(start)
 
 
 def resolve_skeleton_arg(text: str) -> Skeleton:
     """A preset name, a skeleton JSON file or a COCO keypoints file."""
-    if text in PRESET_NAMES:
-        return load_preset(text)
-    from gui.dialogs.new_project import skeleton_from_json
-
-    return skeleton_from_json(text)
+    return resolve_skeleton(text)
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -76,7 +70,11 @@ def run_app(argv: list[str]) -> int:
     """Parse argv, show the main window, run the event loop; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.demo:
-        apply_demo(args)
+        try:
+            apply_demo(args)
+        except DemoMissingError as exc:
+            print(f"hglabel: error: {exc}", file=sys.stderr)  # noqa: T201 (command-line error)
+            return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     skeleton = None

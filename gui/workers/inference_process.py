@@ -40,62 +40,10 @@ class ModelInfo:
     input_size: tuple[int, int]
 
 
-def load_predictor(path: str, project_skeleton: Skeleton | None, device: str = "auto",
-                   flip_test: bool = False):
-    """A Predictor for path: our own format keeps its skeleton (must match the project's keypoints);
-    a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
-    from model.infer.checkpoint import CheckpointError, load_checkpoint
-    from model.infer.predictor import Predictor
-
-    try:
-        bundle = load_checkpoint(path)
-    except CheckpointError as first:
-        if project_skeleton is None:
-            raise
-        try:
-            bundle = load_checkpoint(path, project_skeleton)
-        except CheckpointError:
-            raise first from None
-    if project_skeleton is not None and bundle.skeleton.keypoints != project_skeleton.keypoints:
-        raise ValueError(
-            f"{path}: the checkpoint's keypoints {list(bundle.skeleton.keypoints)} differ from the "
-            f"project's {list(project_skeleton.keypoints)}"
-        )
-    return Predictor(bundle, device=device, flip_test=flip_test)
-
-
 def model_info(path: str, predictor) -> ModelInfo:
     cfg = predictor.config
     return ModelInfo(path, Path(path).name, predictor.device_name, predictor.precision, predictor.skeleton,
                      cfg.stacks, tuple(cfg.input_size))
-
-
-def predict_jobs(predictor, jobs: list, batch_size: int = 4) -> list:
-    """[(image_id, path, [(iid, box | None), …])] → [(image_id, ((iid, Prediction), …) or message)]."""
-    from model.io.images import ImageReadError, read_image
-
-    out, items, owners = [], [], []
-    for image_id, path, boxes in jobs:
-        try:
-            image = read_image(path)
-        except (ImageReadError, OSError) as exc:
-            out.append((image_id, str(exc)))
-            continue
-        for iid, box in boxes or [(None, None)]:
-            items.append((image, box))
-            owners.append((image_id, iid))
-    if not items:
-        return out
-    try:
-        preds = predictor.predict(items, batch_size=batch_size)
-    except Exception as exc:  # a torch error must not kill the process; report it per image
-        log.exception("prediction failed")
-        failed = dict.fromkeys(image_id for image_id, _ in owners)
-        return out + [(image_id, f"prediction failed: {exc}") for image_id in failed]
-    grouped: dict[int, list] = {}
-    for (image_id, iid), pred in zip(owners, preds, strict=True):
-        grouped.setdefault(image_id, []).append((iid, pred))
-    return out + [(image_id, tuple(pairs)) for image_id, pairs in grouped.items()]
 
 
 def _leave_a_core() -> None:
@@ -108,6 +56,9 @@ def _leave_a_core() -> None:
 
 def serve(conn) -> None:
     """The child's main loop (target of the spawned process)."""
+    from model.infer.predictor import load_predictor  # torch: only in the child
+    from model.infer.project_predict import predict_jobs
+
     with contextlib.suppress(OSError):
         os.nice(CHILD_NICE)
     _leave_a_core()

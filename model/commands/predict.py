@@ -1,4 +1,5 @@
-"""`hglabel predict IMAGES_DIR --checkpoint CKPT --out RESULTS.json`: COCO keypoint results for a folder."""
+"""`hglabel predict IMAGES_DIR|VIDEO --checkpoint CKPT --out RESULTS.json`: COCO keypoint results for a
+folder of images or every frame of a video (`--csv`: also DeepLabCut's CSV layout)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,25 @@ exit status:
   1  images were found but none could be read
   2  bad arguments: folder, checkpoint, skeleton, ground truth file
 
+project (--project PROJECT_OR_FOLDER, a project .db or an image folder with one):
+  the project's unlabelled images (--which not-done: also predicted and in-review ones) are
+  predicted with its instances' boxes (whole-image pass where there are none) and written into the
+  project with the window's rules: a keypoint a person set is never overwritten; an image becomes
+  predicted, or in review when a model keypoint is under --threshold. Under torchrun each rank
+  predicts every N-th image and rank 0 alone writes. The checkpoint's keypoints must be the project's.
+
+video (mp4 avi mov mkv m4v webm):
+  every frame is predicted; image ids are frame indices (0-based) and RESULTS.images.json lists
+  [{id, file_name "<stem>_<index:06d>.png", width, height, frame_index, video}]. Each frame's crop is
+  placed from the previous frame's result (one crop pass) and falls back to the whole-image search
+  when that loses the animal (--no-track: search on every frame). Entries also carry `tracked` and
+  `uncertainty`. --csv writes RESULTS.csv as DeepLabCut does (scorer/bodyparts/coords header rows,
+  x, y, likelihood per body part; pandas: read_csv(path, header=[0, 1, 2], index_col=0)).
+
 distributed:
   torchrun --nproc_per_node N -m model.cli predict ...   (or python -m torch.distributed.run ...)
-  each rank predicts every N-th image; rank 0 merges the ranks' partial files and writes the output.
+  each rank predicts every N-th image (a video: one contiguous block of frames per rank); rank 0
+  merges the ranks' partial files and writes the output.
 """
 
 
@@ -42,12 +59,20 @@ def register(subparsers) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR",
-                        help="folder of images (searched recursively)")
+    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR|VIDEO", nargs="?",
+                        help="folder of images (searched recursively) or a video file")
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT",
                         help="hglabel checkpoint or pytorch-pose .pth.tar")
-    parser.add_argument("--out", required=True, type=Path, metavar="RESULTS.json",
-                        help="results file to write")
+    parser.add_argument("--out", type=Path, metavar="RESULTS.json",
+                        help="results file to write (required unless --project)")
+    parser.add_argument("--project", metavar="PROJECT_OR_FOLDER",
+                        help="write the predictions into this project instead (the window's rules: a "
+                             "person's keypoints are kept; images become predicted or in review)")
+    parser.add_argument("--which", default="unlabelled", choices=("unlabelled", "not-done"),
+                        help="--project: which images to predict (default unlabelled)")
+    parser.add_argument("--threshold", type=float, default=0.3, metavar="T",
+                        help="--project: review threshold; a model keypoint under it puts the image "
+                             "in review (default 0.3, as in the window)")
     parser.add_argument("--coco", type=Path, metavar="GT.json",
                         help="COCO keypoints file: predict its annotations' boxes, with its image ids")
     parser.add_argument("--skeleton", metavar="coco17|mpii16|FILE.json",
@@ -58,6 +83,10 @@ def register(subparsers) -> None:
     parser.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop")
     parser.add_argument("--decode", default="dark", choices=("dark", "argmax"),
                         help="heatmap peak decoding (default dark: sub-pixel)")
+    parser.add_argument("--csv", action="store_true",
+                        help="video: also write RESULTS.csv in DeepLabCut's layout")
+    parser.add_argument("--no-track", dest="track", action="store_false",
+                        help="video: whole-image search on every frame instead of tracking the crop")
     parser.set_defaults(run=run)
 
 
@@ -106,7 +135,26 @@ def _plan(args: argparse.Namespace, predictor) -> tuple[list, int]:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    if not args.images_dir.is_dir():
+    from model.io.video import is_video_path
+
+    if args.project is not None:
+        extra = [name for name, value in (("IMAGES_DIR", args.images_dir), ("--out", args.out),
+                                          ("--coco", args.coco), ("--csv", args.csv or None)) if value]
+        if extra:
+            raise CommandError(f"--project writes into the project; drop {', '.join(extra)}")
+        return
+    if args.images_dir is None or args.out is None:
+        raise CommandError("give IMAGES_DIR|VIDEO and --out RESULTS.json, or --project PROJECT_OR_FOLDER")
+
+    args.video = is_video_path(args.images_dir) and not args.images_dir.is_dir()
+    if args.video:
+        if not args.images_dir.is_file():
+            raise CommandError(f"{args.images_dir}: no such video file")
+        if args.coco is not None:
+            raise CommandError("--coco is for image folders, not videos")
+    elif args.csv:
+        raise CommandError("--csv is for videos (DeepLabCut's per-frame layout)")
+    elif not args.images_dir.is_dir():
         raise CommandError(f"{args.images_dir}: not a folder")
     if args.batch_size < 1:
         raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -164,7 +212,15 @@ def run(args: argparse.Namespace) -> int:
         ranks = ranks_from_env()
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    if args.project is not None:
+        from model.commands._predict_project import run_project
+
+        return run_project(args, ranks, rank_device(args.device, ranks))
     predictor = _predictor(args, rank_device(args.device, ranks))
+    if args.video:
+        from model.commands._predict_video import run_video
+
+        return run_video(args, predictor, ranks)
     jobs, category_id = _plan(args, predictor)
     if not jobs:
         what = f"annotated images of {args.coco}" if args.coco else "images (jpg jpeg png bmp tif tiff webp)"

@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from model.annotations.types import Prediction
 from model.inspect.heatmap_cache import CacheKey
 from model.inspect.uncertainty import uncertainty_order
-from tests.gui.helpers import key, open_folder
+from tests.gui.helpers import key
 
 H2I = np.array([[5.0, 0.0, 202.0], [0.0, 5.0, 152.0]])  # 16×16 heatmap over image (200…280, 150…230)
 MAXIMA = {0: [(3, 3)], 1: [(4, 10), (12, 5), (8, 13)], 2: [(10, 4)], 3: [(8, 8)]}  # keypoint → cells (u, v)
@@ -37,24 +37,12 @@ def cell_xy(u: float, v: float) -> np.ndarray:
     return H2I[:, :2] @ (u, v) + H2I[:, 2]
 
 
-@pytest.fixture
-def predicted(qtbot, window, image_folder, of_skeleton, tiny_checkpoint):
-    """The window on 5 openfield images, tiny model loaded, image 1 predicted by the network."""
-    s = window.session
-    open_folder(qtbot, window, image_folder, of_skeleton)
-    s.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: s.model_info is not None, timeout=30000)
-    key(window, Qt.Key.Key_P)
-    qtbot.waitUntil(lambda: len(s.instances) == 1 and window.inspector.shown is not None, timeout=30000)
-    return window
-
-
 def use_constructed(window) -> Prediction:
     """Put a constructed prediction in the cache for the current instance and show it."""
     s, insp = window.session, window.inspector
     pred = constructed_prediction()
     s.select(0, 0)
-    insp.cache.put(CacheKey(s.current.id, s.instances[0].instance_id, insp.model_id()), pred)
+    insp.queue.cache.put(CacheKey(s.current.id, s.instances[0].instance_id, insp.model_id()), pred)
     insp.refresh()
     assert insp.shown is pred
     return pred
@@ -116,7 +104,7 @@ def test_tab_walks_the_maxima_and_swap_fixes_left_right(qtbot, predicted):
     key(win, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert stored_xy(win, 1) == pytest.approx(cell_xy(12, 5))
     inst = s.store.instances(s.current.id)[0]
-    assert inst.keypoints.human[1] and s.selected_k == 1
+    assert not inst.keypoints.human[1] and s.selected_k == 1  # Tab never confirms by itself
     for _ in range(4):
         s.undo_stack.undo()
     assert stored_xy(win, 1) == pytest.approx(start)
@@ -128,7 +116,7 @@ def test_tab_walks_the_maxima_and_swap_fixes_left_right(qtbot, predicted):
     s.undo_stack.undo()
     assert s.store.instances(s.current.id)[0].keypoints == before
     s.select(0, 0)
-    assert not win.inspector.swap_flip()  # the snout has no partner
+    assert not win.session.editor.swap_flip()  # the snout has no partner
 
 
 def test_uncertain_keypoints_are_marked_on_the_canvas(predicted):
@@ -146,26 +134,26 @@ def test_heatmaps_recomputed_on_a_miss_without_writing(qtbot, predicted):
     s, insp = win.session, win.inspector
     s.step(1)
     qtbot.waitUntil(lambda: s.pixels is not None and s.current.id != 1, timeout=15000)
-    assert s.add_instance(100, 100, 200, 150)
+    assert s.editor.add_instance(100, 100, 200, 150)
     steps = s.undo_stack.count()
     qtbot.waitUntil(lambda: insp.shown is not None, timeout=30000)
     assert insp.pending is None
     inst = s.store.instances(s.current.id)[0]
     assert inst.keypoints.num_labelled == 0 and s.undo_stack.count() == steps  # nothing written
     key_ = CacheKey(s.current.id, inst.instance_id, insp.model_id())
-    assert key_ in insp.cache
-    insp.cache.clear()  # evicted → asked again
+    assert key_ in insp.queue.cache
+    insp.queue.cache.clear()  # evicted → asked again
     insp.shown = None
     insp.refresh()
     assert insp.pending is not None
-    qtbot.waitUntil(lambda: key_ in insp.cache and insp.shown is not None, timeout=30000)
+    qtbot.waitUntil(lambda: key_ in insp.queue.cache and insp.shown is not None, timeout=30000)
 
 
 def test_next_uncertain_follows_the_uncertainty_order(qtbot, predicted):
     win = predicted
     s, insp = win.session, win.inspector
     key(win, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)  # predict all unlabelled
-    qtbot.waitUntil(lambda: len(insp.scores) == 5 and s.batch_request is None, timeout=60000)
+    qtbot.waitUntil(lambda: len(insp.scores) == 5 and s.predictions.batch_request is None, timeout=60000)
     order = uncertainty_order({i: u.worst_score for i, u in insp.scores.items()})
     s.show_image(order[0])
     visited = [s.current.id]

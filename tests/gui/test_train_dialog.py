@@ -29,7 +29,7 @@ def project_folder(tmp_path: Path, openfield: Path) -> Path:
     """8 openfield images; the first 6 imported from COCO (so done), the last 2 unlabelled."""
     folder = tmp_path / "images"
     folder.mkdir()
-    names = [f"img{i:04d}.png" for i in range(LABELLED + UNLABELLED)]
+    names = sorted(p.name for p in (openfield / "images").glob("*.png"))[:LABELLED + UNLABELLED]
     for name in names:
         shutil.copy(openfield / "images" / name, folder / name)
     data = json.loads((openfield / "annotations.json").read_text())
@@ -129,7 +129,7 @@ def test_train_run_plots_curves_and_new_model_repredicts(qtbot, window, project_
     qtbot.mouseClick(dialog.load_button, Qt.MouseButton.LeftButton)
 
     def loaded() -> None:
-        info = session.model_info
+        info = session.predictions.model_info
         assert info is not None and Path(info.path) == outcome.checkpoint, (messages,
                                                                             dialog.status_label.text())
 

@@ -84,7 +84,7 @@ def _folder(tmp_path: Path, names: list[str]) -> Path:
 
 def test_all_three_visibility_states_and_full_precision_survive(tmp_path):
     names = ["a/x1.png", "a/x2.png"]
-    kps = [[0.1 + 0.2, 1 / 3, 2, 5e-324 + 7.0, 1e6 / 7, 1, 0, 0, 0], [12.5, 13.25, 1, 0, 0, 0, 3.0, 4.0, 2]]
+    kps = [[0.1 + 0.2, 1 / 3, 2, 5e-324 + 7.0, 100 / 7, 1, 0, 0, 0], [12.5, 13.25, 1, 0, 0, 0, 3.0, 4.0, 2]]
     coco = _coco_file(tmp_path / "in.json", names, kps)
     root = _folder(tmp_path, names)
     import_coco(coco, root)
@@ -205,9 +205,9 @@ def test_cli_import_export_info(openfield, tmp_path, capsys):
                  "--project", str(db)]) == 0
     assert main(["info", str(db), "--json"]) == 0
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert info["images"]["done"] == 116 and info["instances"]["human"] == 116
+    assert info["images"]["done"] == 12 and info["instances"]["human"] == 12
     assert main(["export", str(db), "--out", str(tmp_path / "o.json"), "--all"]) == 0
-    assert len(json.loads((tmp_path / "o.json").read_text())["annotations"]) == 116
+    assert len(json.loads((tmp_path / "o.json").read_text())["annotations"]) == 12
     capsys.readouterr()
     for argv in (["info", str(tmp_path / "nothing")], ["export", str(tmp_path), "--out", "x.json"],
                  ["import", str(tmp_path / "none.json"), "--images", str(tmp_path)]):
