@@ -28,6 +28,7 @@ from gui.project_open import ProjectOpener, has_project, orphaned_project
 from gui.session import Session
 from gui.settings import AppSettings
 from gui.skeleton_edit import SkeletonEditFlow
+from gui.tracks import TrackActions
 from gui.training.dialog import TrainDialog
 from gui.views.canvas import ImageCanvas
 from gui.workers.inference import InferenceClient, ModelInfo
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.skeleton_flow = SkeletonEditFlow(self)
         self.import_flow = ImportCocoFlow(self)
         self.evaluate_window: EvaluateDialog | None = None
+        self.tracks = TrackActions(self.session, self)
         self.actions_by_id = build_actions(self, self._handlers())
         self.bindings = effective(self.settings.shortcut_overrides())
         apply_bindings(self.actions_by_id, self.bindings)
@@ -111,7 +113,7 @@ class MainWindow(QMainWindow):
             "edit_skeleton": self.skeleton_flow.open,
             "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
-            "next_keypoint": lambda: self.keypoint_panel.step(1),
+            "next_keypoint": lambda: self.keypoint_panel.step(1), **self.tracks.handlers(),
         }
 
     def _build_menus(self) -> None:
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         c.layer.keypoint_pressed.connect(s.editor.press_keypoint)
         c.layer.keypoint_dragged.connect(s.editor.move_keypoint)
         c.layer.instance_clicked.connect(lambda i: s.select(i, None))
+        c.layer.box_edited.connect(s.editor.set_box)
         s.image_changed.connect(self._on_image_changed)
         s.pixels_ready.connect(self._on_pixels)
         s.annotations_changed.connect(self.refresh_overlay)

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 
 COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink",
-            "frames", "demo")
+            "frames", "demo", "track")
 
 
 class CommandError(Exception):

@@ -2,9 +2,11 @@
 
 `predict_jobs` is what the window's inference child runs (gui.workers.inference_process) and what
 `hglabel predict --project` runs: one prediction per stored instance (its box), or a whole-image
-pass for an image without instances. `write_predictions` merges the answers into the project with
-the window's rule (model.project.merge.edits_for_result against the instances stored *now*, so a
-keypoint a person set is never overwritten) and review policy, one transaction per chunk.
+pass for an image without instances. With an instance finder loaded, every image also gets the
+instances the finder sees that are not stored yet (answered with instance id None).
+`write_predictions` merges the answers into the project with the window's rule
+(model.project.merge.edits_for_result against the instances stored *now*, so a keypoint a person
+set is never overwritten) and review policy, one transaction per chunk.
 """
 
 from __future__ import annotations
@@ -42,11 +44,15 @@ def project_jobs(store: ProjectStore, statuses: Sequence[ReviewStatus]) -> list[
 def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4) -> list[Answer]:
     """[(image_id, path, [(iid, box | None), …])] → [(image_id, ((iid, Prediction), …) or message)]."""
     out, items, owners = [], [], []
+    finder = getattr(predictor, "finder", None) is not None
     for image_id, path, boxes in jobs:
         try:
             image = read_source(path)
         except (ImageReadError, OSError) as exc:
             out.append((image_id, str(exc)))
+            continue
+        if finder:
+            out.append(_every_instance(predictor, image_id, image, boxes))
             continue
         for iid, box in boxes or [(None, None)]:
             items.append((image, box))
@@ -63,6 +69,17 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4) -> list[An
     for (image_id, iid), pred in zip(owners, preds, strict=True):
         grouped.setdefault(image_id, []).append((iid, pred))
     return out + [(image_id, tuple(pairs)) for image_id, pairs in grouped.items()]
+
+
+def _every_instance(predictor, image_id: int, image, boxes: list) -> Answer:
+    """The finder path for one image: its stored boxes predicted, plus the instances not stored yet."""
+    known = [(iid, box) for iid, box in boxes if box is not None]
+    try:
+        found = predictor.predict_image(image, [box for _, box in known])
+    except Exception as exc:  # a torch error must not end the caller; report it for the image
+        log.exception("prediction failed")
+        return (image_id, f"prediction failed: {exc}")
+    return (image_id, tuple((None if i is None else known[i][0], pred) for i, pred in found))
 
 
 def without_heatmaps(answers: Sequence[Answer]) -> list[Answer]:
