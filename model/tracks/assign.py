@@ -5,13 +5,16 @@ The cost of giving detection d the track t is `KEYPOINT_WEIGHT · (1 − OKS) + 
 between d's keypoints and the track's keypoints *predicted* for this frame (last position + constant
 velocity, so two animals that cross keep their headings), IoU between d's box and the track's
 moved box. scipy's `linear_sum_assignment` picks the cheapest one-to-one matching; a pair above
-`max_cost` is not a match. A detection without a match starts a new track; a track unseen for
-`max_gap` frames ends. `nearest_box_tracks` is the baseline: greedy nearest box centre.
+`max_cost` is not a match. Detections left over then take left-over tracks by the distance of
+their centres to the tracks' predicted centres (at most `REACQUIRE` box sizes, growing with the
+frames the track was unseen: e.g. an animal hidden behind another while they crossed); only then
+does a detection start a new track (so a newcomer may take a lost track's identity).
+A track unseen for `max_gap` frames ends. `nearest_box_tracks` is the baseline: greedy nearest box centre.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -20,6 +23,8 @@ from model.annotations.boxes import iou_matrix
 
 KEYPOINT_WEIGHT = 0.7
 MAX_COST = 0.9
+REACQUIRE = 1.5  # box sizes (square root of the area) a left-over track may be from its detection
+HISTORY = 20  # frames of positions the velocity is fitted to
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +42,7 @@ class _Track:
     det: Detection
     velocity: np.ndarray  # (2,) px per frame
     last_frame: int
+    history: list = field(default_factory=list)  # (frame, centre (2,)) of the last HISTORY updates
 
 
 def oks(a_xy: np.ndarray, a_vis: np.ndarray, b_xy: np.ndarray, b_vis: np.ndarray, area: float,
@@ -68,6 +74,12 @@ def _centre(det: Detection) -> np.ndarray:
     return np.array([det.box[0] + det.box[2] / 2.0, det.box[1] + det.box[3] / 2.0])
 
 
+def _position(det: Detection) -> np.ndarray:
+    """(2,) robust position of a detection: the median of its labelled keypoints (else box centre)."""
+    labelled = det.vis > 0
+    return np.median(det.xy[labelled], axis=0) if labelled.any() else _centre(det)
+
+
 def _moved(det: Detection, shift: np.ndarray) -> Detection:
     xy = np.where(det.vis[:, None] > 0, det.xy + shift, det.xy)
     return Detection(xy, det.vis, det.box + np.array([shift[0], shift[1], 0.0, 0.0]))
@@ -76,7 +88,7 @@ def _moved(det: Detection, shift: np.ndarray) -> Detection:
 class Tracker:
     """Feed frames in time order with `step(detections) -> [track id per detection]`."""
 
-    def __init__(self, sigmas, max_cost: float = MAX_COST, max_gap: int = 30, first_id: int = 1) -> None:
+    def __init__(self, sigmas, max_cost: float = MAX_COST, max_gap: int = 60, first_id: int = 1) -> None:
         self.sigmas = np.asarray(sigmas, np.float64)
         self.max_cost, self.max_gap = float(max_cost), int(max_gap)
         self.next_id, self.frame = int(first_id), -1
@@ -92,16 +104,42 @@ class Tracker:
             for r, c in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[r, c] <= self.max_cost:
                     ids[c] = self._update(self.tracks[r], dets[c])
+        self._reacquire(expected, dets, ids)
         for j, det in enumerate(dets):
             if ids[j] < 0:
-                self.tracks.append(_Track(self.next_id, det, np.zeros(2), self.frame))
+                self.tracks.append(_Track(self.next_id, det, np.zeros(2), self.frame,
+                                          [(self.frame, _position(det))]))
                 ids[j], self.next_id = self.next_id, self.next_id + 1
         return ids
 
+    def _reacquire(self, expected: list[Detection], dets: list[Detection], ids: list[int]) -> None:
+        """Left-over detections take left-over tracks by predicted-centre distance (Hungarian, gated)."""
+        taken = set(ids)
+        rows = [i for i, t in enumerate(self.tracks) if t.track_id not in taken]
+        cols = [j for j, t in enumerate(ids) if t < 0]
+        if not rows or not cols:
+            return
+        dist = np.array([[float(np.hypot(*(_centre(expected[i]) - _centre(dets[j]))))
+                          / np.sqrt(max(expected[i].box[2] * expected[i].box[3], 1.0)) for j in cols]
+                         for i in rows])
+        gaps = np.array([self.frame - self.tracks[i].last_frame for i in rows], np.float64)
+        gate = REACQUIRE * (1.0 + gaps / 10.0)
+        for r, c in zip(*linear_sum_assignment(dist), strict=True):
+            if dist[r, c] <= gate[r]:
+                ids[cols[c]] = self._update(self.tracks[rows[r]], dets[cols[c]])
+
     def _update(self, track: _Track, det: Detection) -> int:
-        gap = max(1, self.frame - track.last_frame)
-        step = (_centre(det) - _centre(track.det)) / gap
-        track.velocity = 0.5 * track.velocity + 0.5 * step
+        """Take det into the track. The velocity is the least-squares slope of the track's last
+        HISTORY positions (the median of the labelled keypoints: single predictions jitter), at
+        most 10 % of the box size per frame."""
+        track.history = [*track.history, (self.frame, _position(det))][-HISTORY:]
+        if len(track.history) >= 3:
+            frames = np.array([f for f, _ in track.history], np.float64)
+            pts = np.stack([p for _, p in track.history])
+            step = np.polyfit(frames - frames.mean(), pts, 1)[0]
+            limit = 0.1 * float(np.sqrt(max(det.box[2] * det.box[3], 1.0)))
+            speed = float(np.hypot(*step))
+            track.velocity = step * (limit / speed) if speed > limit else step
         track.det, track.last_frame = det, self.frame
         return track.track_id
 

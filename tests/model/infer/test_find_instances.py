@@ -108,3 +108,20 @@ def test_predicting_into_a_project_fills_the_drawn_box_and_adds_the_other_mouse(
         again = predict_jobs(predictor, project_jobs(store, list(store.counts_by_status())))
         write_predictions(store, again, ReviewPolicy())
         assert len(store.instances(image_id)) == 2  # predicting again duplicates nothing
+
+
+def test_folder_prediction_writes_one_result_per_found_instance(predictor, scene, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from model.finder.scenes import write_coco
+    from model.infer.jobs import folder_jobs, run_jobs
+
+    write_coco([scene, replace(scene, name="second.png")], tmp_path, ["snout", "leftear", "rightear",
+                                                                      "tailbase"])
+    monkeypatch.setattr(predictor, "finder", KnownCentres([instance_centre(a.xy, a.vis, a.box)
+                                                           for a in scene.animals]))
+    jobs = folder_jobs(tmp_path / "images")
+    out = run_jobs(lambda items: predictor.predict(items), tmp_path / "images", jobs, 1,
+                   find=lambda image: [p for _, p in predictor.predict_image(image)])
+    assert sorted((order, n) for order, n, _ in out.results) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert {entry["image_id"] for _, _, entry in out.results} == {1, 2}
