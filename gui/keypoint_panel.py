@@ -66,7 +66,7 @@ class KeypointPanel(QDockWidget):
         if inst is None and len(s.instances) == 1:
             inst = s.instances[0]
         scores = None if inst is None else self.uncertainty(inst)
-        self.model.set_data(s.skeleton, inst, s.review.threshold, scores)
+        self.model.set_data(s.skeleton, inst, s.review, scores)
         index = s.selected_index
         track = "" if inst is None or inst.track_id is None else f" · {track_name(inst.track_id)}"
         self.title.setText("No instance selected" if inst is None else

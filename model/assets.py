@@ -10,10 +10,12 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from model.errors import HglabelError
+
 DEMO_FILES = ("images", "skeleton.json", "checkpoint.pt", "annotations.json")
 
 
-class DemoMissingError(FileNotFoundError):
+class DemoMissingError(HglabelError, FileNotFoundError):
     """The installed package lacks the demo files (a broken or stripped install)."""
 
 

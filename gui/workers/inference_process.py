@@ -58,11 +58,13 @@ def serve(conn) -> None:
     """The child's main loop (target of the spawned process)."""
     from model.infer.predictor import load_predictor  # torch: only in the child
     from model.infer.project_predict import predict_jobs
+    from model.infer.tracking import FrameMemory
 
     with contextlib.suppress(OSError):
         os.nice(CHILD_NICE)
     _leave_a_core()
     predictor = None
+    memory = FrameMemory()  # video frames predicted in order: each crop from the previous result
     while True:
         try:
             msg = conn.recv()
@@ -75,11 +77,12 @@ def serve(conn) -> None:
             _, path, skeleton, device, *options = msg
             try:
                 predictor = load_predictor(path, skeleton, device, flip_test=bool(options and options[0]))
+                memory = FrameMemory()
                 reply = ("loaded", model_info(path, predictor))
             except Exception as exc:  # CheckpointError, ValueError, RuntimeError from torch
                 reply = ("load_failed", str(exc))
         elif kind == "predict":
-            reply = ("predicted", predict_jobs(predictor, msg[1]) if predictor is not None
+            reply = ("predicted", predict_jobs(predictor, msg[1], memory=memory) if predictor is not None
                      else [(job[0], "no model loaded") for job in msg[1]])
         else:
             reply = ("error", f"unknown request {kind!r}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 WHICH = {"unlabelled": ("unlabelled",), "not-done": ("unlabelled", "predicted", "in_review")}
 

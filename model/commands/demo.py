@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 DEFAULT_MAX_ERROR_PX = 6.0  # the demo model reaches ~2.2 px on these frames
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _predict_share(args: argparse.Namespace, predictor, jobs: list, category_id:
 
 
 def _write(args: argparse.Namespace, output, n_jobs: int) -> int:
-    from model.io.coco_write import write_json_atomic
+    from model.io.atomic import write_json_atomic
 
     if output.failures:
         print(f"hglabel predict: skipped {len(output.failures)} unreadable image(s):", file=sys.stderr)
@@ -202,12 +202,12 @@ def _write(args: argparse.Namespace, output, n_jobs: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.device import ranks_from_env
     from model.infer.distributed import (
         barrier_and_leave,
         init_group,
         merge_partials,
         rank_device,
-        ranks_from_env,
         write_partial,
     )
 

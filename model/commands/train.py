@@ -14,7 +14,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 log = logging.getLogger(__name__)
 

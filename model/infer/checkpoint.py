@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +21,10 @@ from torch import nn
 
 from model.annotations.presets import resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
+from model.errors import HglabelError
 from model.infer.layout import LayoutError, config_differences, fill_and_check, infer_config, strip_prefixes
 from model.infer.normalization import Normalization
+from model.io.atomic import replacing
 from model.nn.hourglass import HourglassConfig, StackedHourglass, build_hourglass
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,12 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")  # torch.save's old format
 
 
-class CheckpointError(Exception):
+class CheckpointError(HglabelError):
     """A checkpoint cannot be used; the message names the file and the problem."""
+
+
+class SkeletonNeededError(CheckpointError):
+    """A checkpoint without a skeleton (pytorch-pose) was loaded without one: pass `skeleton`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,7 +191,7 @@ def _foreign_bundle(raw: dict, path: Path, skeleton: Skeleton | None) -> ModelBu
     config = infer_config(state, PYTORCH_POSE_INPUT)
     state = fill_and_check(state, config)
     if skeleton is None:
-        raise CheckpointError(
+        raise SkeletonNeededError(
             f"{path}: this pytorch-pose checkpoint ({config.num_keypoints} keypoints) carries no skeleton; "
             "supply one (a preset such as mpii16 or coco17, or a skeleton JSON file, e.g. --skeleton mpii16)"
         )
@@ -288,7 +292,7 @@ def save_checkpoint(
     meta: dict | None = None,
     finder: ModelBundle | None = None,
 ) -> Path:
-    """Write our self-describing checkpoint atomically (temp file + os.replace); returns the path.
+    """Write our self-describing checkpoint atomically (model.io.atomic); returns the path.
 
     `finder` (an instance finder's bundle) is stored beside the network: one file to predict with."""
     path = Path(path)
@@ -297,16 +301,8 @@ def save_checkpoint(
         payload["finder"] = _payload(finder.state_dict, finder.config, finder.skeleton, finder.normalization,
                                      finder.meta)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as handle:
+        torch.save(payload, handle)
     return path
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from model.annotations.presets import load_preset
 from model.annotations.skeleton import Skeleton, SkeletonError, guess_flip_pairs
 from model.annotations.types import Instance, Keypoints, Source
+from model.io.atomic import write_json_atomic
 from model.io.coco_checks import describe_outside, keypoints_outside, size_mismatch, zero_box_problem
 from model.io.coco_types import CocoAnnotation, CocoDataset, CocoImage, CocoResult
 from model.io.coco_validate import MAX_SIDE, CocoImportError, Fields
@@ -45,7 +46,6 @@ from model.io.coco_write import (
     build_results,
     category_dict,
     image_dict,
-    write_json_atomic,
 )
 
 
@@ -263,7 +263,10 @@ def parse_results(data: Any, num_keypoints: int, source: str = "<memory>",
         flat = f.numbers(f.key(res, "keypoints", where), f"{where}.keypoints", 3 * num_keypoints,
                          f" ({num_keypoints} keypoints × 3)").reshape(num_keypoints, 3)
         score = f.num(f.key(res, "score", where), f"{where}.score")
-        out.append(CocoResult(image_id, cid, flat[:, :2].copy(), flat[:, 2].copy(), score))
+        scores = flat[:, 2].copy()  # older files: the confidence as the third value
+        if "keypoint_scores" in res:
+            scores = f.numbers(res["keypoint_scores"], f"{where}.keypoint_scores", num_keypoints, "")
+        out.append(CocoResult(image_id, cid, flat[:, :2].copy(), scores, score))
     if image_ids is not None:
         unknown = sorted({r.image_id for r in out} - set(image_ids))
         if unknown:

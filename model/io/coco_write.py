@@ -12,14 +12,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -98,55 +92,21 @@ def build_coco(dataset: CocoDataset) -> dict:
     }
 
 
+def result_entry(image_id: int, xy: np.ndarray, confidence: np.ndarray, score: float,
+                 category_id: int = 1) -> dict:
+    """The one COCO results entry: keypoints [x, y, 2] × K (v = 2: placed by the model), score, and
+    keypoint_scores (K confidences, NaN → 0; pycocotools ignores the field). Raises ValueError for
+    non-finite positions or score. xy (K, 2), confidence (K,)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if not np.isfinite(xy).all() or not math.isfinite(float(score)):
+        raise ValueError(f"result for image {image_id}: non-finite keypoints or score")
+    conf = np.nan_to_num(np.asarray(confidence, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    flat = np.column_stack([xy, np.full(len(xy), 2.0)]).reshape(-1).tolist()
+    return {"image_id": int(image_id), "category_id": int(category_id), "keypoints": flat,
+            "score": float(score), "keypoint_scores": conf.tolist()}
+
+
 def build_results(items: Iterable[tuple[int, Keypoints, float]], category_id: int = 1) -> list[dict]:
-    """COCO results entries {image_id, category_id, keypoints, score} from (image_id, Keypoints, score).
-
-    Every keypoint's x, y is written whatever its v; the third value is the keypoint's confidence
-    where finite, else 1.0 (OKS ignores it). Raises ValueError for non-finite positions or scores.
-    """
-    out = []
-    for image_id, kp, score in items:
-        xy = np.asarray(kp.xy, dtype=np.float64)
-        if not np.isfinite(xy).all() or not math.isfinite(float(score)):
-            raise ValueError(f"result for image {image_id}: non-finite keypoints or score")
-        conf = np.asarray(kp.confidence, dtype=np.float64)
-        third = np.where(np.isfinite(conf), conf, 1.0)
-        flat = np.column_stack([xy, third]).reshape(-1).tolist()
-        out.append({"image_id": int(image_id), "category_id": int(category_id), "keypoints": flat,
-                    "score": float(score)})
-    return out
-
-
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write data as UTF-8 JSON: temp file in the same folder, fsync, os.replace, fsync the folder.
-
-    A crash leaves either the old file or the new one, never half of one. NaN/inf → ValueError
-    before anything is written.
-    """
-    path = Path(path)
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """COCO results entries (`result_entry`) from (image_id, Keypoints, score); every keypoint's x, y
+    is written whatever its v."""
+    return [result_entry(image_id, kp.xy, kp.confidence, score, category_id) for image_id, kp, score in items]

@@ -12,10 +12,11 @@ from pathlib import Path
 from model.annotations.edits import Batch, Edit, SetStatus
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import ReviewStatus
+from model.errors import HglabelError
 from model.project import schema
 
 
-class ProjectError(Exception):
+class ProjectError(HglabelError):
     """A project cannot be opened or changed; the message names the file and the problem."""
 
 

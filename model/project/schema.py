@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Callable
 from urllib.parse import quote
 
+from model.errors import HglabelError
+
 SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's transaction (CLI default)
 # Columns each row checksum covers (v4). `ord` is left out: it is rewritten whenever paths are added.
@@ -25,7 +27,7 @@ INSTANCE_CRC_COLUMNS = "image_id, category_id, x, y, w, h, score, source, keypoi
 _READ_ONLY_CAUSES = ("readonly", "read-only", "unable to open", "disk is full", "disk i/o")
 
 
-class SchemaError(Exception):
+class SchemaError(HglabelError):
     """The file is not a project database this version can open; the message names the file."""
 
 

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ import numpy as np
 import torch
 
 from model.annotations.skeleton import Skeleton
+from model.device import resolve_device
 from model.infer.checkpoint import save_checkpoint
+from model.io.atomic import copy_atomic
 from model.train import distributed as D
 from model.train.augment import SIGMA
 from model.train.config import TrainConfig, lr_at
@@ -46,13 +47,6 @@ class TrainResult:
     position: Position
     stopped: bool
     metrics: dict
-
-
-def copy_atomic(src: Path, dst: Path) -> None:
-    """Copy a file so that `dst` is either the old or the complete new file (temp + os.replace)."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
 
 
 def finite_or_none(value):
@@ -116,7 +110,7 @@ class Trainer:
                  ctx: D.DistContext | None = None, stop: StopFlag | None = None) -> None:
         self.cfg, self.skeleton = cfg, skeleton
         self.train_items, self.val_items = train_items, val_items
-        self.ctx = ctx or D.DistContext(device=D.resolve_train_device(cfg.device))
+        self.ctx = ctx or D.DistContext(device=resolve_device(cfg.device))
         self.progress = progress or Progress(enabled=self.ctx.is_main)
         self.stop = stop or StopFlag()
         self.dev = self.ctx.device

@@ -9,8 +9,6 @@ refuses a pair that does not match.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +16,10 @@ import torch
 from torch import nn
 
 from model.annotations.skeleton import Skeleton
-from model.infer.checkpoint import CheckpointError, load_checkpoint
+from model.errors import HglabelError
+from model.infer.checkpoint import CheckpointError, SkeletonNeededError, load_checkpoint
 from model.infer.normalization import Normalization
+from model.io.atomic import replacing
 from model.nn.hourglass import HourglassConfig, StackedHourglass, build_hourglass
 from model.train.config import TrainConfig
 
@@ -29,7 +29,7 @@ BEST, LAST, STATE = "best.pt", "last.pt", "last.state.pt"
 DEFAULT_INPUT = 256
 
 
-class ResumeError(ValueError):
+class ResumeError(HglabelError, ValueError):
     """A run cannot be resumed; the message names the file and the problem."""
 
 
@@ -92,10 +92,8 @@ def _load_init(path: Path):
     """The --init checkpoint; files without a skeleton (pytorch-pose) are read as MPII (16 keypoints)."""
     try:
         return load_checkpoint(path)
-    except CheckpointError as exc:
-        if "carries no skeleton" not in str(exc):
-            raise
-    return load_checkpoint(path, "mpii16")
+    except SkeletonNeededError:
+        return load_checkpoint(path, "mpii16")
 
 
 def save_state(path: Path, optimizer: torch.optim.Optimizer, scaler_state: dict, pos: Position) -> None:
@@ -103,14 +101,8 @@ def save_state(path: Path, optimizer: torch.optim.Optimizer, scaler_state: dict,
     payload = {"step": pos.step, "epoch": pos.epoch, "batch_in_epoch": pos.batch_in_epoch,
                "best_value": pos.best_value, "best_epoch": pos.best_epoch,
                "optimizer": optimizer.state_dict(), "scaler": scaler_state}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as handle:
+        torch.save(payload, handle)
 
 
 def load_resume(out_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer,

@@ -95,7 +95,8 @@ def test_case7_moved_folder_is_relinked_in_the_window(qtbot, window, tmp_path, i
 
 
 
-def test_case4_read_only_project_opens_for_viewing(qtbot, window, image_folder, openfield, monkeypatch):
+def test_case4_read_only_project_opens_for_viewing(qtbot, window, image_folder, openfield, monkeypatch,
+                                                    tiny_checkpoint):
     from model.project import connection
 
     report = import_coco(openfield / "annotations.json", _with_all_images(image_folder, openfield))
@@ -109,6 +110,13 @@ def test_case4_read_only_project_opens_for_viewing(qtbot, window, image_folder, 
     s.step(1)  # browsing works
     qtbot.waitUntil(lambda: s.pixels is not None and s.pixels.image_id == s.current.id, timeout=5000)
     before = s.store.image(s.current.id)
+    before_instances = s.store.instances(s.current.id)
     window.actions_by_id["skip_image"].trigger()
     assert s.undo_stack.count() == 0 and s.store.image(s.current.id) == before
     assert "nothing can be changed" in _problem(window)  # the refused edit, not only the open notice
+    s.predictions.load_checkpoint(str(tiny_checkpoint))  # predicting works, nothing is stored
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
+    window.actions_by_id["predict_image"].trigger()
+    qtbot.waitUntil(lambda: "not stored" in window.status.currentMessage(), timeout=30000)
+    assert s.predictions.current_prediction() is not None and s.undo_stack.count() == 0
+    assert s.store.instances(s.current.id) == before_instances

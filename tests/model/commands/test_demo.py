@@ -24,3 +24,21 @@ def test_a_demo_without_its_model_is_one_line_exit_2(tmp_path, monkeypatch, caps
     assert main(["demo", "--check"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "lacks checkpoint.pt" in err
+
+
+def test_every_error_of_the_tool_has_one_base():
+    from gui.workers.inference import ChildGoneError
+    from model.annotations.skeleton import SkeletonError
+    from model.commands import CommandError
+    from model.errors import HglabelError
+    from model.infer.checkpoint import CheckpointError
+    from model.io.coco_validate import CocoImportError
+    from model.io.images import ImageReadError
+    from model.project.applier import StaleEditError
+    from model.project.store import ProjectError
+    from model.train.data import TrainDataError
+
+    for cls in (ChildGoneError, SkeletonError, CommandError, CheckpointError, CocoImportError, ImageReadError,
+                StaleEditError, ProjectError, TrainDataError, assets.DemoMissingError):
+        assert issubclass(cls, HglabelError), cls
+    assert issubclass(SkeletonError, ValueError) and issubclass(assets.DemoMissingError, FileNotFoundError)
