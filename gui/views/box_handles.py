@@ -1,4 +1,5 @@
-"""Handles on the selected instance's box: four corners resize it, the top-centre square moves it.
+"""Handles on the selected instance's box: four corners resize it, the bottom-centre square moves it
+(the top edge holds the instance's tag).
 
 Dragging shows the new box live; on release the layer reports (instance, x, y, w, h, label) once,
 so a move or a resize is one undo step. Handles keep their screen size at any zoom.
@@ -23,7 +24,7 @@ CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 def handle_point(rect: QRectF, role: str) -> QPointF:
     """Where handle `role` sits on rect (image coordinates)."""
     if role == "move":
-        return QPointF(rect.center().x(), rect.top())
+        return QPointF(rect.center().x(), rect.bottom())
     x = rect.left() if "left" in role else rect.right()
     y = rect.top() if role.startswith("top") else rect.bottom()
     return QPointF(x, y)

@@ -38,8 +38,8 @@ def test_drawn_box_moves_and_resizes_by_its_handles_one_undo_step_each(qtbot, wi
     assert (nx, ny) == pytest.approx((x, y)) and (nw, nh) == pytest.approx((w + 50, h + 30), abs=3)
     assert window.session.undo_stack.undoText() == "Resize box"
 
-    to = widget_point(window.canvas, nx + nw / 2 - 40, ny + 20)
-    drag(window.canvas, widget_point(window.canvas, nx + nw / 2, ny), to)
+    to = widget_point(window.canvas, nx + nw / 2 - 40, ny + nh + 20)
+    drag(window.canvas, widget_point(window.canvas, nx + nw / 2, ny + nh), to)
     qtbot.waitUntil(lambda: _box(window)[0] < nx - 30)
     assert _box(window)[2:] == pytest.approx((nw, nh)) and window.session.undo_stack.undoText() == "Move box"
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
