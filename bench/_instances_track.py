@@ -55,4 +55,17 @@ def switches(truth, detections: list[list[Detection]], sigmas) -> dict:
         our_ids.append([o[d] for _, d in pairs])
         base_ids.append([b[d] for _, d in pairs])
     return {"ours": identity_switches(true_ids, our_ids), "baseline": identity_switches(true_ids, base_ids),
-            "matched_fraction": matched / (2 * len(truth))}
+            "matched_fraction": matched / (2 * len(truth)),
+            "ours_right_identity": right_identity(true_ids, our_ids),
+            "baseline_right_identity": right_identity(true_ids, base_ids)}
+
+
+def right_identity(truth: list[list[int]], predicted: list[list[int]]) -> float:
+    """Share of matched instances whose track is the one its animal carried first."""
+    first: dict[int, int] = {}
+    right = total = 0
+    for true_ids, ids in zip(truth, predicted, strict=True):
+        for g, t in zip(true_ids, ids, strict=True):
+            first.setdefault(g, t)
+            right, total = right + (first[g] == t), total + 1
+    return right / max(total, 1)

@@ -78,7 +78,9 @@ def tracking(predictor: Predictor, test_frames, n: int) -> dict:
     return {"id_switches": result["ours"], "id_switches_baseline": result["baseline"], "track_frames": n,
             "id_switches_per_1000": 1000.0 * result["ours"] / n,
             "id_switches_baseline_per_1000": 1000.0 * result["baseline"] / n,
-            "track_matched_fraction": result["matched_fraction"]}
+            "track_matched_fraction": result["matched_fraction"],
+            "track_right_identity": result["ours_right_identity"],
+            "track_right_identity_baseline": result["baseline_right_identity"]}
 
 
 def main() -> int:
@@ -106,7 +108,9 @@ def main() -> int:
           f"{figures['ms_per_image_single']:.0f}", flush=True)
     figures.update(tracking(both, test_frames, args.track_frames))
     print(f"identity switches per 1000 frames: ours {figures['id_switches_per_1000']:.1f}, nearest box "
-          f"{figures['id_switches_baseline_per_1000']:.1f}", flush=True)
+          f"{figures['id_switches_baseline_per_1000']:.1f}; instances with their first track: ours "
+          f"{figures['track_right_identity']:.3f}, nearest box "
+          f"{figures['track_right_identity_baseline']:.3f}", flush=True)
     print(json.dumps(figures, sort_keys=True))
     return 0
 

@@ -4,12 +4,13 @@ The cost of giving detection d the track t is `KEYPOINT_WEIGHT · (1 − OKS) + 
 (1 − IoU)`: OKS (COCO's keypoint similarity with the skeleton's sigmas, scale = the track's box area)
 between d's keypoints and the track's keypoints *predicted* for this frame (last position + constant
 velocity, so two animals that cross keep their headings), IoU between d's box and the track's
-moved box. scipy's `linear_sum_assignment` picks the cheapest one-to-one matching; a pair above
-`max_cost` is not a match. Detections left over then take left-over tracks by the distance of
-their centres to the tracks' predicted centres (at most `REACQUIRE` box sizes, growing with the
-frames the track was unseen: e.g. an animal hidden behind another while they crossed); only then
-does a detection start a new track (so a newcomer may take a lost track's identity).
-A track unseen for `max_gap` frames ends. `nearest_box_tracks` is the baseline: greedy nearest box centre.
+moved box, for the tracks seen on the previous frame. scipy's `linear_sum_assignment` picks the
+cheapest one-to-one matching; a pair above `max_cost` is not a match. Detections left over then
+take left-over tracks (also those unseen for a while) by the distance of their centres to the
+tracks' predicted centres, recently seen tracks first (at most `REACQUIRE` box sizes, growing with
+the frames the track was unseen: e.g. an animal hidden behind another while they crossed); only
+then does a detection start a new track (so a newcomer may take a lost track's identity). A track
+unseen for `max_gap` frames ends. `nearest_box_tracks` is the baseline: greedy nearest box centre.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from model.annotations.boxes import iou_matrix
 
 KEYPOINT_WEIGHT = 0.7
 MAX_COST = 0.9
-REACQUIRE = 1.5  # box sizes (square root of the area) a left-over track may be from its detection
+REACQUIRE = 2.5  # box sizes (square root of the area) a left-over track may be from its detection
 HISTORY = 20  # frames of positions the velocity is fitted to
 
 
@@ -99,6 +100,7 @@ class Tracker:
         self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= self.max_gap]
         expected = [_moved(t.det, t.velocity * (self.frame - t.last_frame)) for t in self.tracks]
         cost = cost_matrix(expected, dets, self.sigmas)
+        cost[[t.last_frame < self.frame - 1 for t in self.tracks]] = 2.0  # unseen tracks: second stage
         ids = [-1] * len(dets)
         if self.tracks and dets:
             for r, c in zip(*linear_sum_assignment(cost), strict=True):
@@ -124,7 +126,8 @@ class Tracker:
                          for i in rows])
         gaps = np.array([self.frame - self.tracks[i].last_frame for i in rows], np.float64)
         gate = REACQUIRE * (1.0 + gaps / 10.0)
-        for r, c in zip(*linear_sum_assignment(dist), strict=True):
+        # a track seen recently is the likelier owner: each frame unseen costs 1/20 box size
+        for r, c in zip(*linear_sum_assignment(dist + gaps[:, None] / 20.0), strict=True):
             if dist[r, c] <= gate[r]:
                 ids[cols[c]] = self._update(self.tracks[rows[r]], dets[cols[c]])
 
