@@ -9,8 +9,6 @@ pass that refines them. Optional flip test averages with the mirrored crop (skel
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +24,7 @@ from model.device import describe_device, resolve_device
 from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
 from model.infer.crops import Box, box_from_keypoints, check_box, check_image, make_crops, whole_image_box
 from model.infer.decoding import decode_stacks, flip_disagreement, heatmap_to_image_affines, merge_flipped
+from model.infer.runtime import prepare_for_inference
 from model.nn.hourglass import StackedHourglass
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,8 @@ DECODE_METHODS = ("dark", "argmax")
 
 
 def _fallback_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
-    """Plain settings: fp32 on the CPU; channels_last + bf16/fp16 autocast on CUDA."""
+    """Plain settings for a module that is not a StackedHourglass (a stand-in in tests): fp32 on the
+    CPU; channels_last + bf16/fp16 autocast on CUDA."""
     if device.type != "cuda":
         return model, "fp32", contextlib.nullcontext
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -44,19 +44,17 @@ def _fallback_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module
     return model, name, lambda: torch.autocast("cuda", dtype=dtype)
 
 
-def prepare_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
-    """The single hook choosing kernels and precision: (model, precision, autocast factory).
+def prepare_runtime(model: nn.Module, device: torch.device,
+                    engine: str | None = None) -> tuple[nn.Module, str, Callable, str]:
+    """The single hook choosing engine, kernels and precision: (model, precision, autocast, engine).
 
-    A StackedHourglass goes through `model.infer.runtime.prepare_for_inference` when that exists;
-    any other module (a stand-in in tests) and older trees get plain settings.
+    A StackedHourglass goes through `model.infer.runtime.prepare_for_inference` (OpenVINO on the CPU
+    when installed and verified, else torch); any other module gets plain torch settings.
     """
-    prepare = None
-    if isinstance(model, StackedHourglass) and importlib.util.find_spec("model.infer.runtime") is not None:
-        prepare = getattr(importlib.import_module("model.infer.runtime"), "prepare_for_inference", None)
-    if prepare is None:
-        return _fallback_runtime(model, device)
-    model, precision, autocast = prepare(model, device)
-    return model, precision, autocast
+    if not isinstance(model, StackedHourglass):
+        return (*_fallback_runtime(model, device), "torch")
+    rt = prepare_for_inference(model, device, engine=engine)
+    return rt.model, rt.precision, rt.autocast, rt.backend
 
 
 def _memory_format(model: nn.Module) -> torch.memory_format:
@@ -68,7 +66,7 @@ def _memory_format(model: nn.Module) -> torch.memory_format:
 
 
 class Predictor:
-    """Runs one checkpoint; attributes `skeleton`, `config`, `device_name`, `precision`."""
+    """Runs one checkpoint; attributes `skeleton`, `config`, `device_name`, `precision`, `engine`."""
 
     def __init__(
         self,
@@ -82,9 +80,13 @@ class Predictor:
         padding: float = BOX_PADDING,
         whole_image_padding: float = WHOLE_IMAGE_PADDING,
         refine_min_confidence: float = 0.1,
+        engine: str | None = None,
+        finder: str | Path | ModelBundle | None = None,
     ) -> None:
         """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
-        replaces the bundle's weights with a ready module of the same config (e.g. during training)."""
+        replaces the bundle's weights with a ready module of the same config (e.g. during training);
+        `engine` "auto" (default, env HGLABEL_ENGINE) | "openvino" | "torch" (see model.infer.runtime);
+        `finder`: an instance-finder checkpoint (default: the one the checkpoint holds, if any)."""
         if decode not in DECODE_METHODS:
             raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
         bundle = checkpoint if isinstance(checkpoint, ModelBundle) else load_checkpoint(checkpoint, skeleton)
@@ -97,12 +99,19 @@ class Predictor:
         self.device = resolve_device(device)
         self.device_name = describe_device(self.device)
         model = (network if network is not None else build_model(bundle)).eval().to(self.device)
-        self.model, self.precision, self._autocast = prepare_runtime(model, self.device)
+        self.model, self.precision, self._autocast, self.engine = prepare_runtime(model, self.device, engine)
         self._memory_format = _memory_format(self.model)
         scale, shift = bundle.normalization.scale_and_shift()
         self._scale = torch.from_numpy(scale).view(1, 3, 1, 1).to(self.device)
         self._shift = torch.from_numpy(shift).view(1, 3, 1, 1).to(self.device)
         self._flip_index = self.skeleton.flip_index()
+        if self.engine != "torch":
+            self.device_name = f"{self.device_name} ({self.engine})"
+        self.finder = None
+        if finder is not None or bundle.finder is not None:
+            from model.infer.finder import Finder
+
+            self.finder = Finder(finder if finder is not None else bundle.finder, self.device)
         log.info("predictor: %s, %s, %s on %s", Path(bundle.source).name or "in-memory model",
                  self.config, self.precision, self.device_name)
 
@@ -129,6 +138,14 @@ class Predictor:
                 found.append(box)
         self._fill(results, refine, images, found, self.padding, batch_size)
         return results  # type: ignore[return-value]
+
+    def predict_image(self, image: np.ndarray,
+                      boxes: Sequence[Box] = ()) -> list[tuple[int | None, Prediction]]:
+        """Every instance of one image: the given boxes, plus (with a finder) the instances not already
+        there; [(box index or None for a new instance, Prediction)]. See model.infer.finder."""
+        from model.infer.finder import predict_image
+
+        return predict_image(self, image, boxes)
 
     def predict_boxes(
         self, images: Sequence[np.ndarray], boxes: Sequence[Box], padding: float, batch_size: int = 8

@@ -81,7 +81,8 @@ def validate(model: nn.Module, items: list[TrainItem], config: HourglassConfig, 
     if not items:
         return {}
     bundle = ModelBundle(config, skeleton, normalization, {}, {})
-    predictor = Predictor(bundle, device=device, network=copy.deepcopy(model))
+    # engine="torch": a new network every epoch would pay OpenVINO's conversion each time
+    predictor = Predictor(bundle, device=device, network=copy.deepcopy(model), engine="torch")
     cache = cache or ImageCache()
     pred_xy, scores, sizes = [], [], []
     for start in range(0, len(items), batch_size):
