@@ -1,6 +1,7 @@
 """`hglabel train DATA --out DIR`: train or fine-tune the hourglass on confirmed labels (JSON-lines progress).
 
 DATA is a project file, an image folder with a project, or a COCO keypoints file (with --images).
+With --finder it trains the instance finder instead (model.finder.command).
 Runs alone or under `torchrun --nproc_per_node N` (DistributedDataParallel; only rank 0 writes).
 Progress: JSON lines on stdout (events start, step, epoch, done; see model.train.progress), a bar on
 stderr when it is a terminal. Exit status: 0 finished; 130 stopped by SIGINT/SIGTERM after writing
@@ -51,6 +52,9 @@ def register(subparsers) -> None:
     p.add_argument("--images-matching", metavar="REGEX", help="train only on images whose path matches")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    from model.finder.command import add_arguments
+
+    add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -142,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
     from model.train.loop import StopFlag, Trainer
     from model.train.state import ResumeError
 
+    if args.finder:
+        from model.finder.command import run_finder
+
+        return run_finder(args, _load_items)
     cfg = _config(args)
     if args.threads > 0:
         import torch
