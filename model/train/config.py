@@ -26,10 +26,10 @@ class TrainConfig:
     """Everything one training run needs besides the data."""
 
     out_dir: Path
-    epochs: int = 50
+    epochs: int | None = 50  # None: run by the clock (`minutes`)
     batch_size: int = 16  # per process
     lr: float = 1e-3
-    warmup_steps: int = 50
+    warmup_steps: int = 50  # epochs mode; the time plan fits its own (plan.warmup_for)
     val_fraction: float = 0.1
     seed: int = 0
     device: str = "auto"
@@ -37,13 +37,23 @@ class TrainConfig:
     precision: str = "auto"  # auto: mixed (autocast) on CUDA, fp32 on the CPU
     channels_last: bool = True
     init: Path | None = None
+    init_auto: bool = False  # init is the default demo model (new heads when keypoints differ)
     arch: ArchOptions = field(default_factory=ArchOptions)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     resume: bool = False
+    minutes: float | None = None  # time budget: steps planned from the measured step time
+    val_every_s: float | None = None  # minutes mode: validation interval (None: a tenth of the budget)
+    save_every_s: float = 120.0  # last.pt + last.state.pt at least this often (a killed run resumes)
+    rotate_val: bool = False  # very few images: hold out one image at a time, in turn
+    plan_note: str = ""  # what was chosen and why (the start event and the first stderr line)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
+        if self.epochs is None and self.minutes is None:
+            raise ValueError("give epochs or minutes")
+        if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
+            raise ValueError(f"--minutes must be a positive number, got {self.minutes}")
         if self.batch_size < 2:
             raise ValueError(f"batch size must be at least 2 (BatchNorm), got {self.batch_size}")
         if not (math.isfinite(self.lr) and self.lr > 0):
