@@ -7,6 +7,7 @@ state, so undo is exact) and commits it as one undo step.
 from __future__ import annotations
 
 from model.annotations import edits as E
+from model.annotations.boxes import keypoint_box
 from model.annotations.types import Instance, Keypoints, ReviewStatus, Source
 
 
@@ -30,13 +31,13 @@ class IntentsMixin:
         w, h = self.pixels.size
         return float(min(max(x, -0.5), w - 0.5)), float(min(max(y, -0.5), h - 0.5))
 
-    def _image_box(self) -> tuple[float, float, float, float]:
+    def _image_size(self) -> tuple[int, int] | None:
         if self.pixels is not None:
-            w, h = self.pixels.size
-        else:
-            rec = self.current
-            w, h = (rec.width or 1, rec.height or 1) if rec is not None else (1, 1)
-        return (0.0, 0.0, float(w), float(h))
+            return tuple(self.pixels.size)
+        rec = self.current
+        if rec is not None and rec.width and rec.height:
+            return (rec.width, rec.height)
+        return None
 
     def press_keypoint(self, index: int, k: int) -> None:
         """A keypoint was pressed (start of a click or a drag): select it."""
@@ -49,7 +50,8 @@ class IntentsMixin:
         inst = self.instances[index]
         x, y = self._clamp(x, y)
         name = self.skeleton.keypoints[k]
-        ok = self.commit(E.move_keypoint(self.current.id, inst, k, x, y), f"Move {name}")
+        edit = E.move_keypoint(self.current.id, inst, k, x, y, image_size=self._image_size())
+        ok = self.commit(edit, f"Move {name}")
         if not ok:
             self.annotations_changed.emit()
         return ok
@@ -72,7 +74,8 @@ class IntentsMixin:
                 self.message.emit("Every keypoint is placed: drag one to move it, or press 1–9 to pick one")
                 return False
         name = self.skeleton.keypoints[k]
-        if not self.commit(E.move_keypoint(self.current.id, inst, k, x, y), f"Place {name}"):
+        edit = E.move_keypoint(self.current.id, inst, k, x, y, image_size=self._image_size())
+        if not self.commit(edit, f"Place {name}"):
             return False
         self._advance(k)
         return True
@@ -80,7 +83,8 @@ class IntentsMixin:
     def _place_in_new_instance(self, k: int, x: float, y: float) -> bool:
         kp = Keypoints.empty(self.skeleton.num_keypoints)
         kp = E.with_keypoint(kp, k, E.KeypointValue(x, y, 2, float("nan"), True))
-        inst = Instance(kp, self._image_box(), 1.0, Source.HUMAN)
+        box = keypoint_box(kp.xy, kp.vis, self._image_size()) or (x - 10.0, y - 10.0, 20.0, 20.0)
+        inst = Instance(kp, box, 1.0, Source.HUMAN)  # the box follows the keypoints (box_set False)
         if not self.commit(E.AddInstance(self.current.id, inst), f"Place {self.skeleton.keypoints[k]}"):
             return False
         self.selected_id = self.instances[-1].instance_id
@@ -96,7 +100,8 @@ class IntentsMixin:
         """A box was drawn: add an empty instance there and select its first keypoint."""
         if self.store is None or self.current is None:
             return False
-        inst = Instance(Keypoints.empty(self.skeleton.num_keypoints), (x, y, w, h), 1.0, Source.HUMAN)
+        inst = Instance(Keypoints.empty(self.skeleton.num_keypoints), (x, y, w, h), 1.0, Source.HUMAN,
+                        box_set=True)
         if not self.commit(E.AddInstance(self.current.id, inst), "Add instance"):
             return False
         self.select(len(self.instances) - 1, 0, armed=True)
@@ -128,14 +133,16 @@ class IntentsMixin:
             return False
         new_v = 1 if v == 2 else 0
         name = self.skeleton.keypoints[k]
-        return self.commit(E.set_visibility(self.current.id, inst, k, new_v), f"{name}: v={new_v}")
+        edit = E.set_visibility(self.current.id, inst, k, new_v, self._image_size())
+        return self.commit(edit, f"{name}: v={new_v}")
 
     def delete_keypoint(self) -> bool:
         inst, k = self.selected_instance, self.selected_k
         if inst is None or k is None or inst.keypoints.vis[k] == 0:
             self.message.emit("Select a labelled keypoint first")
             return False
-        ok = self.commit(E.set_visibility(self.current.id, inst, k, 0), f"Clear {self.skeleton.keypoints[k]}")
+        edit = E.set_visibility(self.current.id, inst, k, 0, self._image_size())
+        ok = self.commit(edit, f"Clear {self.skeleton.keypoints[k]}")
         if ok:
             self.armed = True
         return ok
@@ -175,9 +182,13 @@ class IntentsMixin:
         edit = E.SetStatus(rec.id, rec.status, ReviewStatus.SKIPPED)
         return self.commit(edit, "Skip image", by_person=False)
 
-    def set_box(self, index: int, box: tuple[float, float, float, float]) -> bool:
+    def set_box(self, index: int, box: tuple[float, float, float, float], label: str = "Resize box") -> bool:
+        """A person moved or resized an instance's box (one undo step); from now on the box is theirs."""
         if not 0 <= index < len(self.instances):
             return False
         inst = self.instances[index]
-        return self.commit(E.set_box(self.current.id, inst, box), "Resize box") if inst.box != box else False
+        box = tuple(float(v) for v in box)
+        if tuple(map(float, inst.box)) == box or box[2] <= 1.0 or box[3] <= 1.0:
+            return False
+        return self.commit(E.set_box(self.current.id, inst, box), label)
 

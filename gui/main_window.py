@@ -17,6 +17,7 @@ from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
+from gui.keypoint_panel import KeypointPanel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project
 from gui.session import Session
@@ -48,15 +49,19 @@ class MainWindow(QMainWindow):
         self.list_panel = ImageListPanel(self.list_model)
         dock = QDockWidget("Images", self, objectName="images_dock")
         dock.setWidget(self.list_panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.status = StatusPanel(self)
         self.setStatusBar(self.status)
         self.inspector = InspectorController(self)  # heatmap dock, overlay, uncertainty
+        self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
         self.actions_by_id = build_actions(self, self._handlers())
         self._build_menus()
         self._build_toolbar()
         self._connect()
+        self._add_panel_toggles()
         self._pending_checkpoint: str | None = None
         self.export_window: ExportDialog | None = None
         self.error_box: QMessageBox | None = None
@@ -89,10 +94,12 @@ class MainWindow(QMainWindow):
             "predict_all": s.predict_unlabelled, "cancel_prediction": s.cancel_batch,
             "train": self.train_dialog, "toggle_flip_test": s.toggle_flip_test,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
+            "previous_keypoint": lambda: self.keypoint_panel.step(-1),
+            "next_keypoint": lambda: self.keypoint_panel.step(1),
         }
 
     def _build_menus(self) -> None:
-        menus = {name: self.menuBar().addMenu("&" + name) for name in MENUS}
+        menus = self.menus = {name: self.menuBar().addMenu("&" + name) for name in MENUS}
         for action_id, action in self.actions_by_id.items():
             menus[spec(action_id).menu].addAction(action)
             self.addAction(action)
@@ -112,6 +119,16 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.threshold)
         self.addToolBar(bar)
 
+    def _add_panel_toggles(self) -> None:
+        """View menu: one check item per dock and toolbar, so a closed panel comes back from the menu."""
+        view = self.menus["View"]
+        view.addSeparator()
+        for widget in (*self.findChildren(QDockWidget), *self.findChildren(QToolBar)):
+            toggle = widget.toggleViewAction()
+            suffix = " Toolbar" if isinstance(widget, QToolBar) else ""
+            toggle.setText(f"Show {widget.windowTitle()}{suffix}")
+            view.addAction(toggle)
+
     def _connect(self) -> None:
         s, c = self.session, self.canvas
         c.view_box.clicked.connect(s.place_keypoint)
@@ -122,6 +139,7 @@ class MainWindow(QMainWindow):
         s.image_changed.connect(self._on_image_changed)
         s.pixels_ready.connect(self._on_pixels)
         s.annotations_changed.connect(self.refresh_overlay)
+        self.inference.worker.result.connect(lambda _r: self.keypoint_panel.refresh())
         s.record_changed.connect(self.list_model.update_record)
         s.progress_changed.connect(self._on_progress)
         s.message.connect(lambda text: self.status.showMessage(text, 6000))

@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 
-COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps")
+COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton")
 
 
 class CommandError(Exception):

@@ -113,6 +113,12 @@ class InspectorController(QObject):
                 self.cache.put(CacheKey(image_id, inst.instance_id, model), pred)
         return pred
 
+    def uncertainty_scores(self, inst: Instance) -> np.ndarray | None:
+        """(K,) uncertainty scores of inst's cached prediction on the current image, or None."""
+        rec = self.session.current
+        pred = None if rec is None else self.prediction_for(rec.id, inst)
+        return None if pred is None else keypoint_uncertainty(pred).score
+
     def _on_result(self, result: ImageResult) -> None:
         model = self.model_id()
         for iid, pred in result.predictions:

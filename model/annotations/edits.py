@@ -21,9 +21,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from model.annotations.boxes import followed_box
 from model.annotations.types import Instance, Keypoints, ReviewStatus, Source
 
 Box = tuple[float, float, float, float]
+Size = tuple[int, int] | None
 
 
 class KeypointValue(NamedTuple):
@@ -77,28 +79,48 @@ class Edit(ABC):
 
 @dataclass(frozen=True)
 class SetKeypoint(Edit):
-    """Replace keypoint k of one instance (position, visibility, confidence, human flag)."""
+    """Replace keypoint k of one instance (position, visibility, confidence, human flag).
+
+    old_box/new_box (both or neither): the box follows the keypoints (it was not set by a person).
+    """
 
     image_id: int
     instance_id: int
     k: int
     old: KeypointValue
     new: KeypointValue
+    old_box: Box | None = None
+    new_box: Box | None = None
 
     def inverse(self) -> SetKeypoint:
-        return replace(self, old=self.new, new=self.old)
+        return replace(self, old=self.new, new=self.old, old_box=self.new_box, new_box=self.old_box)
 
 
 @dataclass(frozen=True)
 class SetBox(Edit):
-    """Replace an instance's box [x, y, w, h]."""
+    """Replace an instance's box [x, y, w, h]; new_set: the box is a person's from now on."""
 
     image_id: int
     instance_id: int
     old: Box
     new: Box
+    old_set: bool = False
+    new_set: bool = True
 
     def inverse(self) -> SetBox:
+        return replace(self, old=self.new, new=self.old, old_set=self.new_set, new_set=self.old_set)
+
+
+@dataclass(frozen=True)
+class SetTrack(Edit):
+    """Change an instance's track (identity through a sequence; None: no track)."""
+
+    image_id: int
+    instance_id: int
+    old: int | None
+    new: int | None
+
+    def inverse(self) -> SetTrack:
         return replace(self, old=self.new, new=self.old)
 
 
@@ -190,28 +212,46 @@ class Batch(Edit):
 # ---- constructors that compute old state from the current instance ---------------------------
 
 def move_keypoint(
-    image_id: int, inst: Instance, k: int, x: float, y: float, v: int | None = None
+    image_id: int, inst: Instance, k: int, x: float, y: float, v: int | None = None,
+    image_size: Size = None,
 ) -> SetKeypoint:
-    """A person places keypoint k at (x, y); v defaults to 2 unless it was already 1 (occluded)."""
+    """A person places keypoint k at (x, y); v defaults to 2 unless it was already 1 (occluded).
+
+    The box follows the keypoints unless a person set it (image_size (w, h) clips it)."""
     old = keypoint_value(inst.keypoints, k)
     if v is None:
         v = 1 if old.v == 1 else 2
     new = KeypointValue(float(x), float(y), int(v), math.nan, True)
-    return SetKeypoint(image_id, _iid(inst), k, old, new)
+    return _with_box(SetKeypoint(image_id, _iid(inst), k, old, new), inst, image_size)
 
 
-def set_visibility(image_id: int, inst: Instance, k: int, v: int) -> SetKeypoint:
+def set_visibility(image_id: int, inst: Instance, k: int, v: int, image_size: Size = None) -> SetKeypoint:
     """A person sets keypoint k's visibility (0 clears it to x = y = 0); the value becomes human."""
     if v not in (0, 1, 2):
         raise ValueError(f"visibility must be 0, 1 or 2, got {v!r}")
     old = keypoint_value(inst.keypoints, k)
     x, y = (0.0, 0.0) if v == 0 else (old.x, old.y)
-    return SetKeypoint(image_id, _iid(inst), k, old, KeypointValue(x, y, int(v), old.confidence, True))
+    edit = SetKeypoint(image_id, _iid(inst), k, old, KeypointValue(x, y, int(v), old.confidence, True))
+    return _with_box(edit, inst, image_size)
+
+
+def _with_box(edit: SetKeypoint, inst: Instance, image_size: Size) -> SetKeypoint:
+    """edit carrying the box change the keypoint change causes (none for a person's box)."""
+    kps = with_keypoint(inst.keypoints, edit.k, edit.new)
+    box = followed_box(inst.box, inst.box_set, kps.xy, kps.vis, image_size)
+    if box == _box(inst.box):
+        return edit
+    return replace(edit, old_box=_box(inst.box), new_box=box)
 
 
 def set_box(image_id: int, inst: Instance, box: Box) -> SetBox:
-    """Replace inst's box."""
-    return SetBox(image_id, _iid(inst), _box(inst.box), _box(box))
+    """A person sets inst's box (drawn, moved or resized): from now on it is theirs."""
+    return SetBox(image_id, _iid(inst), _box(inst.box), _box(box), bool(inst.box_set), True)
+
+
+def set_track(image_id: int, inst: Instance, track_id: int | None) -> SetTrack:
+    """Give inst the track `track_id` (None: no track)."""
+    return SetTrack(image_id, _iid(inst), inst.track_id, None if track_id is None else int(track_id))
 
 
 def remove_instance(image_id: int, inst: Instance) -> RemoveInstance:
@@ -252,14 +292,17 @@ def apply_prediction(image_id: int, current: Instance | None, xy: np.ndarray, co
                      box: Box, score: float, vis: np.ndarray | None = None) -> Edit:
     """The edit that writes a prediction into `current` (or adds a new model instance if None).
 
-    Human keypoints are never overwritten; a box that a person drew (source human) is kept.
+    Human keypoints are never overwritten; a box that a person set (box_set) is kept, any other
+    box follows the merged keypoints (the prediction's box when none is labelled).
     Returns ApplyPrediction, or AddInstance when current is None.
     """
     kps = merge_prediction(None if current is None else current.keypoints, xy, confidence, vis)
     if current is None:
-        return AddInstance(image_id, Instance(kps, _box(box), float(score), Source.MODEL))
-    keep_box = current.source == Source.HUMAN
-    new = replace(current, keypoints=kps, box=current.box if keep_box else _box(box), score=float(score))
+        new_box = followed_box(box, False, kps.xy, kps.vis)
+        return AddInstance(image_id, Instance(kps, new_box, float(score), Source.MODEL))
+    old_box = current.box if current.box_set else box
+    new_box = followed_box(old_box, current.box_set, kps.xy, kps.vis)
+    new = replace(current, keypoints=kps, box=new_box, score=float(score))
     return ApplyPrediction(image_id, current, new)
 
 

@@ -103,7 +103,12 @@ class Keypoints:
 
 @dataclass(frozen=True)
 class Instance:
-    """One annotated object in an image: box [x, y, w, h] in image pixels and its keypoints."""
+    """One annotated object in an image: box [x, y, w, h] in image pixels and its keypoints.
+
+    box_set: a person set the box (drew, moved or resized it); otherwise it is the padded extent of
+    the keypoints and follows them (model.annotations.boxes). track_id: the identity of the animal
+    or person through a sequence of frames (None: no track).
+    """
 
     keypoints: Keypoints
     box: tuple[float, float, float, float]
@@ -111,6 +116,8 @@ class Instance:
     source: Source = Source.HUMAN
     instance_id: int | None = None
     category_id: int = 1
+    box_set: bool = False
+    track_id: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from model.annotations.boxes import BOX_PAD_FRACTION, MIN_BOX_PAD_PX, padded_extent
 from model.codec.transforms import crop_affine, warp_image
 
 Box = tuple[float, float, float, float]
-MIN_BOX_PAD_PX = 10.0
-BOX_PAD_FRACTION = 0.15
+__all__ = ["BOX_PAD_FRACTION", "MIN_BOX_PAD_PX", "Box", "box_from_keypoints", "check_box", "check_image",
+           "make_crops", "whole_image_box"]
 
 
 def check_image(image: np.ndarray, index: int) -> np.ndarray:
@@ -42,13 +43,7 @@ def box_from_keypoints(
     keep = np.isfinite(conf) & (conf >= min_confidence) & np.isfinite(xy).all(axis=1)
     if keep.sum() < 2:
         return None
-    lo, hi = xy[keep].min(axis=0), xy[keep].max(axis=0)
-    pad = np.maximum(MIN_BOX_PAD_PX, BOX_PAD_FRACTION * (hi - lo))
-    lo = np.maximum(lo - pad, -0.5)
-    hi = np.minimum(hi + pad, np.asarray(image_size, np.float64) - 0.5)
-    if np.any(hi - lo <= 1.0):
-        return None
-    return (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
+    return padded_extent(xy[keep], image_size)
 
 
 def check_box(box: Sequence[float], index: int) -> Box:

@@ -6,7 +6,9 @@ CocoImportError naming the file and the field ("annotations.json: annotations[3]
 - One keypoint category (a category with a non-empty 'keypoints' list) is read. With several, pass
   `skeleton`: the category whose keypoint names equal skeleton.keypoints is read, and the given
   skeleton (its edges, flip pairs, colours, sigmas) is the dataset's skeleton. Annotations of other
-  categories are skipped; annotations with iscrowd = 1 (crowd regions) are skipped.
+  categories are skipped; annotations with iscrowd = 1 (crowd regions) are skipped. 0/1 fields
+  accept JSON booleans too (PoseTrack writes `"iscrowd": false`); fields COCO does not define are
+  ignored, except PoseTrack's `track_id` (an integer identity through the video), which is kept.
 - Our extension fields on the category (ignored by pycocotools): 'flip_pairs' (0-based pairs) and
   'sigmas' (K OKS sigmas). Without 'flip_pairs' they are guessed from left/right names; without
   'sigmas' a 17-keypoint category gets COCO's 17 sigmas, any other the skeleton default (0.05).
@@ -139,7 +141,10 @@ def _instance(f: Fields, ann: dict, where: str, k: int, category_id: int) -> Ins
     if box[2] < 0 or box[3] < 0:
         f.fail(f"{where}.bbox", f"negative size {box[2]:g}×{box[3]:g}")
     keypoints = Keypoints(xy, vis, human=vis > 0)
-    return Instance(keypoints, tuple(float(b) for b in box), 1.0, Source.HUMAN, None, category_id)
+    track = ann.get("track_id")
+    track = None if track is None else f.int_(track, f"{where}.track_id")
+    return Instance(keypoints, tuple(float(b) for b in box), 1.0, Source.HUMAN, None, category_id,
+                    box_set=True, track_id=track)
 
 
 def _annotations(f: Fields, anns: list, image_ids: set[int], category_ids: set[int],
@@ -159,7 +164,7 @@ def _annotations(f: Fields, anns: list, image_ids: set[int], category_ids: set[i
         image_id = f.int_(f.key(ann, "image_id", where), f"{where}.image_id")
         if image_id not in image_ids:
             f.fail(f"{where}.image_id", f"unknown image id {image_id}")
-        crowd = f.int_(ann.get("iscrowd", 0), f"{where}.iscrowd", 0, 1)
+        crowd = f.flag(ann.get("iscrowd", 0), f"{where}.iscrowd")
         if cid != category_id or crowd:
             continue
         out.append(CocoAnnotation(aid, image_id, _instance(f, ann, where, k, category_id)))

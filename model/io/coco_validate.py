@@ -80,6 +80,12 @@ class Fields:
             self.fail(where, f"{describe(value)} is out of range ({minimum}..{maximum})")
         return number
 
+    def flag(self, value: Any, where: str) -> int:
+        """A 0/1 field: the integers 0 and 1 or JSON's false/true (PoseTrack writes booleans)."""
+        if isinstance(value, bool):
+            return int(value)
+        return self.int_(value, where, 0, 1)
+
     def num(self, value: Any, where: str, limit: float = MAX_COORD) -> float:
         if not _is_number(value):
             self.fail(where, f"expected a number, got {describe(value)}")

@@ -4,7 +4,8 @@
   renumbered 1..N in list order (annotations' image_id follow the images).
 - keypoints [x, y, v] × K in the skeleton's order; v = 0 is written 0, 0, 0; num_keypoints = count
   of v > 0; bbox [x, y, w, h]; area = w × h, or 1.0 (one square pixel) when the box has no area,
-  because COCO needs area > 0 and OKS divides by it; iscrowd 0.
+  because COCO needs area > 0 and OKS divides by it; iscrowd 0; `track_id` (PoseTrack's field)
+  when the instance has a track.
 - category: 1-based 'skeleton' plus our extensions 'flip_pairs' (0-based) and 'sigmas', which
   pycocotools ignores.
 """
@@ -58,7 +59,7 @@ def annotation_dict(ann_id: int, image_id: int, category_id: int, instance: Inst
     return {
         "id": ann_id, "image_id": image_id, "category_id": category_id, "keypoints": flat,
         "num_keypoints": kp.num_labelled, "bbox": box, "area": area if area > 0 else ZERO_AREA,
-        "iscrowd": 0,
+        "iscrowd": 0, **({} if instance.track_id is None else {"track_id": int(instance.track_id)}),
     }
 
 

@@ -21,6 +21,7 @@ from model.annotations.edits import (
     SetBox,
     SetKeypoint,
     SetStatus,
+    SetTrack,
     UpdateInstance,
 )
 from model.annotations.types import ReviewStatus
@@ -57,16 +58,33 @@ def _set_keypoint(conn: sqlite3.Connection, edit: SetKeypoint) -> Edit:
         raise ValueError(f"visibility must be 0, 1 or 2, got {edit.new.v!r}")
     rows.set_value(arr, edit.k, edit.new)
     conn.execute("UPDATE instances SET keypoints=? WHERE id=?", (arr.tobytes(), edit.instance_id))
+    if edit.new_box is not None:
+        _check_box(conn, edit.image_id, edit.instance_id, edit.old_box)
+        conn.execute("UPDATE instances SET x=?, y=?, w=?, h=? WHERE id=?",
+                     (*map(float, edit.new_box), edit.instance_id))
     return edit
 
 
+def _check_box(conn: sqlite3.Connection, image_id: int, instance_id: int, old, old_set=None) -> None:
+    row = _instance_row(conn, image_id, instance_id)
+    if tuple(row[3:7]) != tuple(float(v) for v in old) or (old_set is not None and bool(row[10]) != old_set):
+        raise StaleEditError(f"box of instance {instance_id} changed since the edit was made")
+
+
 def _set_box(conn: sqlite3.Connection, edit: SetBox) -> Edit:
-    row = _instance_row(conn, edit.image_id, edit.instance_id)
-    if tuple(row[3:7]) != tuple(float(v) for v in edit.old):
-        raise StaleEditError(f"box of instance {edit.instance_id} changed since the edit was made")
+    _check_box(conn, edit.image_id, edit.instance_id, edit.old, bool(edit.old_set))
     conn.execute(
-        "UPDATE instances SET x=?, y=?, w=?, h=? WHERE id=?", (*map(float, edit.new), edit.instance_id)
+        "UPDATE instances SET x=?, y=?, w=?, h=?, box_set=? WHERE id=?",
+        (*map(float, edit.new), 1 if edit.new_set else 0, edit.instance_id),
     )
+    return edit
+
+
+def _set_track(conn: sqlite3.Connection, edit: SetTrack) -> Edit:
+    row = _instance_row(conn, edit.image_id, edit.instance_id)
+    if row[11] != edit.old:
+        raise StaleEditError(f"track of instance {edit.instance_id} is {row[11]}, expected {edit.old}")
+    conn.execute("UPDATE instances SET track_id=? WHERE id=?", (edit.new, edit.instance_id))
     return edit
 
 
@@ -110,7 +128,8 @@ def _update_instance(conn: sqlite3.Connection, edit: UpdateInstance) -> Edit:
         raise StaleEditError(f"instance {edit.instance_id} changed since the edit was made")
     p = rows.instance_params(edit.image_id, edit.new)
     conn.execute(
-        "UPDATE instances SET category_id=?, x=?, y=?, w=?, h=?, score=?, source=?, keypoints=? WHERE id=?",
+        "UPDATE instances SET category_id=?, x=?, y=?, w=?, h=?, score=?, source=?, keypoints=?, box_set=?,"
+        " track_id=? WHERE id=?",
         (*p[2:], edit.instance_id),
     )
     return edit
@@ -125,6 +144,7 @@ def _batch(conn: sqlite3.Connection, edit: Batch) -> Edit:
 APPLIERS: dict[type, Callable[[sqlite3.Connection, Edit], Edit]] = {
     SetKeypoint: _set_keypoint,
     SetBox: _set_box,
+    SetTrack: _set_track,
     SetStatus: _set_status,
     AddInstance: _add_instance,
     RemoveInstance: _remove_instance,

@@ -6,7 +6,9 @@ Decisions (also in CONTEXT.md):
   has a keypoint a person set; on those images only human keypoints are written (the others as
   v = 0, instances without one are left out) unless `include_predictions=True`, which writes the
   model's values too (and so also adds images that only have predictions). Skipped images are
-  never exported. Ids are the project's image and instance ids (stable across exports).
+  never exported. An instance with no labelled keypoint (e.g. a box drawn and not yet filled) is
+  never exported, on done images too: its box would claim an area with no keypoints in it, which
+  skews OKS and trains nothing. Ids are the project's image and instance ids (stable across exports).
 - Unknown image sizes are read from the file headers at export (and stored); a missing file with
   unknown size is an error naming the image.
 - Import matches images by path relative to the image root; new paths are registered. Imported
@@ -19,7 +21,7 @@ Decisions (also in CONTEXT.md):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,10 +78,9 @@ def project_to_coco(
         if not done and not labelled:
             continue
         kept = by_image.get(image_id, [])
-        if not done:
-            if not include_predictions:
-                kept = [inst for inst in map(_human_only, kept) if inst is not None]
-            kept = [inst for inst in kept if inst.keypoints.num_labelled > 0]
+        if not done and not include_predictions:
+            kept = [inst for inst in map(_human_only, kept) if inst is not None]
+        kept = [inst for inst in kept if inst.keypoints.num_labelled > 0]
         if not done and not kept:
             continue
         chosen.append(rec)
@@ -96,8 +97,7 @@ def _human_only(inst: Instance) -> Instance | None:
     if keep.sum() == (kp.vis > 0).sum():
         return inst
     xy = np.where(keep[:, None], kp.xy, 0.0)
-    return Instance(Keypoints(xy, np.where(keep, kp.vis, 0), kp.confidence, kp.human), inst.box, inst.score,
-                    inst.source, inst.instance_id, inst.category_id)
+    return replace(inst, keypoints=Keypoints(xy, np.where(keep, kp.vis, 0), kp.confidence, kp.human))
 
 
 def export_coco(store: ProjectStore, out: str | Path, labelled: bool = False,
@@ -180,8 +180,10 @@ def _import_into(store: ProjectStore, bulk: BulkCoco, replace: bool) -> ImportRe
     ann_pids = [to_project[i] for i in bulk.ann_image.tolist()]
     k_bytes = bulk.ann_kp.shape[1] * rows.KP_DTYPE.itemsize
     blob = bulk.ann_kp.tobytes()
+    tracks = bulk.ann_track.tolist()
     params = [
-        (None, pid, bulk.category_id, x, y, w, h, 1.0, str(Source.HUMAN), blob[i * k_bytes:(i + 1) * k_bytes])
+        (None, pid, bulk.category_id, x, y, w, h, 1.0, str(Source.HUMAN), blob[i * k_bytes:(i + 1) * k_bytes],
+         1, None if tracks[i] < 0 else tracks[i])
         for i, (pid, (x, y, w, h)) in enumerate(zip(ann_pids, bulk.ann_box.tolist(), strict=True))
         if pid not in occupied
     ]

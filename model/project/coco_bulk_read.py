@@ -29,7 +29,8 @@ class BulkCoco:
     """A validated COCO file as arrays. ann_* have one row per kept annotation (in file order).
 
     image_ids (M,) int64, file_names M str, sizes (M, 2) int64 width/height; ann_image (N,) int64;
-    ann_box (N, 4) float64; ann_kp (N, K) rows.KP_DTYPE (v = 0 points at 0, 0; human = v > 0).
+    ann_box (N, 4) float64; ann_kp (N, K) rows.KP_DTYPE (v = 0 points at 0, 0; human = v > 0);
+    ann_track (N,) int64 track ids (-1: none).
     """
 
     skeleton: Skeleton
@@ -40,6 +41,7 @@ class BulkCoco:
     ann_image: np.ndarray
     ann_box: np.ndarray
     ann_kp: np.ndarray
+    ann_track: np.ndarray
 
 
 def _plain_int(value: Any, lo: int = 0, hi: int = MAX_ID) -> bool:
@@ -123,6 +125,9 @@ def _annotations(anns: list, image_ids: set[int], category_ids: set[int], catego
         return None
     if flat is None or box is None or (box[:, 2:] < 0).any():
         return None
+    tracks = [a.get("track_id") for a in kept]
+    if not all(t is None or _plain_int(t) for t in tracks):
+        return None
     flat = flat.reshape(-1, k, 3)
     v = flat[:, :, 2]
     if not np.isin(v, (0.0, 1.0, 2.0)).all():
@@ -131,7 +136,8 @@ def _annotations(anns: list, image_ids: set[int], category_ids: set[int], catego
     labelled = v > 0
     kp["x"], kp["y"] = np.where(labelled, flat[:, :, 0], 0.0), np.where(labelled, flat[:, :, 1], 0.0)
     kp["v"], kp["conf"], kp["human"] = v.astype(np.int8), np.nan, labelled
-    return np.array([a["image_id"] for a in kept], np.int64), box, kp
+    track = np.array([-1 if t is None else t for t in tracks], np.int64)
+    return np.array([a["image_id"] for a in kept], np.int64), box, kp, track
 
 
 def bulk_parse(data: Any, source: str, image_root: Path | None = None,
@@ -167,4 +173,6 @@ def bulk_from_dataset(ds: CocoDataset) -> BulkCoco:
         np.array([(im.width, im.height) for im in ds.images], np.int64).reshape(-1, 2),
         np.array([a.image_id for a in ds.annotations], np.int64),
         np.array([a.instance.box for a in ds.annotations], np.float64).reshape(-1, 4), kp,
+        np.array([-1 if a.instance.track_id is None else a.instance.track_id for a in ds.annotations],
+                 np.int64),
     )

@@ -52,7 +52,7 @@ def select_rows(store: ProjectStore, labelled: bool, include_predictions: bool):
     if not include_predictions:
         drop = ~done[:, None] & ~(kp["human"].astype(bool) & (kp["v"] > 0))
         kp["v"][drop], kp["x"][drop], kp["y"][drop] = 0, 0.0, 0.0
-    keep = done | (kp["v"] > 0).any(axis=1)
+    keep = (kp["v"] > 0).any(axis=1)  # an instance without a labelled keypoint is never exported
     has_rows = {row[1] for row, kept in zip(found, keep.tolist(), strict=True) if kept}
     chosen = [r for r in records if r.id in wanted and (r.status == ReviewStatus.DONE or r.id in has_rows)]
     return chosen, [row for row, kept in zip(found, keep.tolist(), strict=True) if kept], kp[keep]
@@ -78,11 +78,14 @@ def annotation_dicts(found: list[tuple], kp: np.ndarray, category_id: int) -> li
         if not (math.isfinite(x + y + w + h) and w >= 0 and h >= 0):
             raise ValueError(f"annotation {row[0]}: bad box {(x, y, w, h)}")
         area = w * h
-        out.append({
+        ann = {
             "id": row[0], "image_id": row[1], "category_id": category_id, "keypoints": flat_kp,
             "num_keypoints": count, "bbox": [x, y, w, h], "area": area if area > 0 else ZERO_AREA,
             "iscrowd": 0,
-        })
+        }
+        if row[11] is not None:
+            ann["track_id"] = int(row[11])
+        out.append(ann)
     return out
 
 

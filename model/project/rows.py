@@ -10,8 +10,8 @@ from model.annotations.types import Instance, Keypoints, Source
 # One keypoint in the blob: 22 bytes, little-endian, unaligned.
 KP_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("v", "i1"), ("conf", "<f4"), ("human", "u1")])
 
-INSTANCE_COLUMNS = "id, image_id, category_id, x, y, w, h, score, source, keypoints"
-INSERT_INSTANCE = f"INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+INSTANCE_COLUMNS = "id, image_id, category_id, x, y, w, h, score, source, keypoints, box_set, track_id"
+INSERT_INSTANCE = f"INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def encode_keypoints(kps: Keypoints) -> bytes:
@@ -52,15 +52,17 @@ def set_value(arr: np.ndarray, k: int, value: KeypointValue) -> None:
 
 def row_to_instance(row: tuple) -> Instance:
     """A row of INSTANCE_COLUMNS → Instance (with instance_id)."""
-    iid, _image_id, cat, x, y, w, h, score, source, blob = row
-    return Instance(decode_keypoints(blob), (x, y, w, h), score, Source(source), iid, cat)
+    iid, _image_id, cat, x, y, w, h, score, source, blob, box_set, track = row
+    return Instance(decode_keypoints(blob), (x, y, w, h), score, Source(source), iid, cat, bool(box_set),
+                    None if track is None else int(track))
 
 
 def instance_params(image_id: int, inst: Instance) -> tuple:
     """Parameters for inserting inst (id may be None: SQLite assigns one) in INSTANCE_COLUMNS order."""
     x, y, w, h = (float(b) for b in inst.box)
+    track = None if inst.track_id is None else int(inst.track_id)
     return (inst.instance_id, image_id, int(inst.category_id), x, y, w, h, float(inst.score),
-            str(Source(inst.source)), encode_keypoints(inst.keypoints))
+            str(Source(inst.source)), encode_keypoints(inst.keypoints), 1 if inst.box_set else 0, track)
 
 
 def same_instance(a: Instance, b: Instance) -> bool:
@@ -70,4 +72,5 @@ def same_instance(a: Instance, b: Instance) -> bool:
         and tuple(float(v) for v in a.box) == tuple(float(v) for v in b.box)
         and float(a.score) == float(b.score) and Source(a.source) == Source(b.source)
         and int(a.category_id) == int(b.category_id)
+        and bool(a.box_set) == bool(b.box_set) and a.track_id == b.track_id
     )

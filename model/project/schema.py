@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class SchemaError(Exception):
@@ -45,8 +45,34 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX images_status ON images(status, ord)")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """Boxes that mean something, and tracks: `box_set` (a person set the box; otherwise it follows
+    the keypoints) and `track_id` per instance. Boxes of person-made instances are theirs, except the
+    whole-image box older versions gave instances started by clicking a keypoint: that becomes the
+    padded extent of the keypoints (box_set 0), as do all model boxes."""
+    from model.annotations.boxes import is_whole_image, keypoint_box
+    from model.project.rows import decode_keypoints
+
+    conn.execute("ALTER TABLE instances ADD COLUMN box_set INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE instances ADD COLUMN track_id INTEGER")
+    conn.execute("UPDATE instances SET box_set=1 WHERE source='human'")
+    found = conn.execute(
+        "SELECT i.id, i.x, i.y, i.w, i.h, i.keypoints, m.width, m.height FROM instances AS i"
+        " JOIN images AS m ON m.id = i.image_id WHERE i.source='human' AND i.x <= 0 AND i.y <= 0"
+    ).fetchall()
+    fixed = []
+    for iid, x, y, w, h, blob, width, height in found:
+        size = (int(width), int(height)) if width and height else None
+        if not is_whole_image((x, y, w, h), size):
+            continue
+        kps = decode_keypoints(blob)
+        box = keypoint_box(kps.xy, kps.vis, size)
+        fixed.append((*(box if box is not None else (x, y, w, h)), iid))
+    conn.executemany("UPDATE instances SET x=?, y=?, w=?, h=?, box_set=0 WHERE id=?", fixed)
+
+
 # MIGRATIONS[i] takes a file from user_version i to i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -179,6 +179,20 @@ class ProjectStore:
             self._conn.execute("UPDATE meta SET value=? WHERE key='skeleton'", (json.dumps(new.to_dict()),))
         self._skeleton = new
 
+    def keypoint_blobs(self) -> dict[int, bytes]:
+        """Instance id → packed keypoints of every instance (the undo snapshot of a skeleton change)."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT id, keypoints FROM instances").fetchall())
+
+    def restore_skeleton(self, skeleton: Skeleton, blobs: dict[int, bytes]) -> None:
+        """Put back a skeleton and the packed keypoints of `keypoint_blobs()` (undo of set_skeleton)."""
+        with self._write():
+            self._conn.executemany("UPDATE instances SET keypoints=? WHERE id=?",
+                                   [(blob, iid) for iid, blob in blobs.items()])
+            text = json.dumps(skeleton.to_dict())
+            self._conn.execute("UPDATE meta SET value=? WHERE key='skeleton'", (text,))
+        self._skeleton = skeleton
+
     # ---- edits ---------------------------------------------------------------------------------
     def apply(self, edit: Edit) -> Edit:
         """Apply edit in one committed transaction; return it as applied (new instance ids filled in).

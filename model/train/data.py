@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from model.annotations.boxes import keypoint_box
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, ReviewStatus
 
 log = logging.getLogger(__name__)
-
-MIN_BOX_PAD_PX = 10.0
-BOX_PAD_FRACTION = 0.15
 
 
 class TrainDataError(ValueError):
@@ -47,13 +45,8 @@ def box_or_extent(box: tuple[float, float, float, float] | None, xy: np.ndarray,
         b = np.asarray(box, np.float64).reshape(-1)
         if b.shape == (4,) and np.isfinite(b).all() and b[2] > 1.0 and b[3] > 1.0:
             return b
-    pts = np.asarray(xy, np.float64)[np.asarray(vis) > 0]
-    if len(pts) == 0:
-        return None
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    pad = np.maximum(MIN_BOX_PAD_PX, BOX_PAD_FRACTION * (hi - lo))
-    lo, hi = lo - pad, hi + pad
-    return np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float64)
+    found = keypoint_box(xy, vis)
+    return None if found is None else np.array(found, np.float64)
 
 
 def item_from_instance(inst: Instance, image_path: Path, key: str, supervised: np.ndarray,

@@ -12,7 +12,7 @@ from pathlib import Path
 from model.infer.checkpoint import load_checkpoint
 from model.train.loop import DIGEST_ENV
 from tests.conftest import REPO_ROOT
-from tests.model.test_train_data import subset_coco
+from tests.helpers import subset_coco
 
 
 def test_two_process_ddp_keeps_ranks_identical(openfield: Path, tmp_path: Path) -> None:

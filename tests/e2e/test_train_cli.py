@@ -19,7 +19,7 @@ from model.infer.checkpoint import load_checkpoint
 from model.infer.predictor import Predictor
 from model.io.images import read_image
 from tests.conftest import REPO_ROOT
-from tests.model.test_train_data import subset_coco
+from tests.helpers import subset_coco
 
 TINY = ["--stacks", "1", "--features", "8", "--input-size", "64", "--batch-size", "4", "--threads", "1",
         "--workers", "0", "--device", "cpu"]

@@ -18,13 +18,13 @@ def _copy_demo(tmp_path: Path) -> Path:
     return demo
 
 
-def _labels(openfield: Path) -> dict[str, np.ndarray]:
-    coco = json.loads((openfield / "annotations.json").read_text())
+def _labels(demo_eval: Path) -> dict[str, np.ndarray]:
+    coco = json.loads((demo_eval / "annotations.json").read_text())
     names = {im["id"]: im["file_name"] for im in coco["images"]}
     return {names[a["image_id"]]: np.reshape(a["keypoints"], (-1, 3))[:, :2] for a in coco["annotations"]}
 
 
-def test_demo_opens_predicts_every_frame_close_to_the_labels(qtbot, window, tmp_path, monkeypatch, openfield):
+def test_demo_opens_predicts_every_frame_close_to_the_labels(qtbot, window, tmp_path, monkeypatch, demo_eval):
     monkeypatch.setattr(app_module, "DEMO_DIR", _copy_demo(tmp_path))
     args = app_module.build_parser().parse_args(["--demo"])
     app_module.apply_demo(args)
@@ -39,7 +39,7 @@ def test_demo_opens_predicts_every_frame_close_to_the_labels(qtbot, window, tmp_
 
     qtbot.waitUntil(all_predicted, timeout=60000)
     store = window.session.store
-    labels = _labels(openfield)
+    labels = _labels(demo_eval)
     errors = []
     for record in store.images():
         (instance,) = store.instances(record.id)

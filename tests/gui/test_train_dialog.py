@@ -29,7 +29,7 @@ def project_folder(tmp_path: Path, openfield: Path) -> Path:
     """8 openfield images; the first 6 imported from COCO (so done), the last 2 unlabelled."""
     folder = tmp_path / "images"
     folder.mkdir()
-    names = [f"img{i:04d}.png" for i in range(LABELLED + UNLABELLED)]
+    names = sorted(p.name for p in (openfield / "images").glob("*.png"))[:LABELLED + UNLABELLED]
     for name in names:
         shutil.copy(openfield / "images" / name, folder / name)
     data = json.loads((openfield / "annotations.json").read_text())

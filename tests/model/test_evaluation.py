@@ -40,23 +40,24 @@ def test_ground_truth_against_itself_is_perfect(openfield, mouse, tmp_path):
     out = evaluate(openfield / "annotations.json", res)
     for name in ("AP", "AP50", "AP75", "AR", "PCK@0.05", "PCK@0.1", "PCK@0.2"):
         assert out[name] == pytest.approx(1.0), name
-    assert out["mean_px_error"] == 0.0 and out["labelled_keypoints"] == 464
-    assert out["counts"] == {"images": 116, "gt_instances": 116, "results": 116, "matched_instances": 116}
+    assert out["mean_px_error"] == 0.0 and out["labelled_keypoints"] == 48
+    assert out["counts"] == {"images": 12, "gt_instances": 12, "results": 12, "matched_instances": 12}
 
 
 def test_known_offset_gives_exact_errors_and_pck(mouse):
-    out = evaluate(pycocotools_gt(mouse), _shifted(mouse, (9.0, 12.0)))
-    assert out["mean_px_error"] == pytest.approx(15.0) and out["median_px_error"] == pytest.approx(15.0)
+    out = evaluate(pycocotools_gt(mouse), _shifted(mouse, (9.6, 12.8)))  # 16 px on every keypoint
+    assert out["mean_px_error"] == pytest.approx(16.0) and out["median_px_error"] == pytest.approx(16.0)
     diag = np.array([np.hypot(a.instance.box[2], a.instance.box[3]) for a in mouse.annotations])
-    expected = {alpha: np.mean(alpha * diag >= 15.0) for alpha in (0.05, 0.1, 0.2)}
+    expected = {alpha: np.mean(alpha * diag >= 16.0) for alpha in (0.05, 0.1, 0.2)}
     assert 0.0 < expected[0.1] < 1.0  # the offset sits between thresholds for this data
     for alpha, value in expected.items():
         assert out[f"PCK@{alpha:g}"] == pytest.approx(value)
     for name in mouse.skeleton.keypoints:
         per = out["per_keypoint"][name]
-        assert per["labelled_keypoints"] == 116 and per["mean_px_error"] == pytest.approx(15.0)
+        assert per["labelled_keypoints"] == 12 and per["mean_px_error"] == pytest.approx(16.0)
         assert per["PCK@0.1"] == pytest.approx(expected[0.1])
-    assert 0.0 < out["AP"] < 1.0
+    assert out["AP"] == 0.0  # 16 px is beyond every OKS threshold on these small boxes
+    assert 0.0 < evaluate(pycocotools_gt(mouse), _shifted(mouse, (3.0, 4.0)))["AP"] < 1.0  # 5 px: partly
 
 
 def test_our_oks_is_cocoevals(mouse):

@@ -205,9 +205,9 @@ def test_cli_import_export_info(openfield, tmp_path, capsys):
                  "--project", str(db)]) == 0
     assert main(["info", str(db), "--json"]) == 0
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert info["images"]["done"] == 116 and info["instances"]["human"] == 116
+    assert info["images"]["done"] == 12 and info["instances"]["human"] == 12
     assert main(["export", str(db), "--out", str(tmp_path / "o.json"), "--all"]) == 0
-    assert len(json.loads((tmp_path / "o.json").read_text())["annotations"]) == 116
+    assert len(json.loads((tmp_path / "o.json").read_text())["annotations"]) == 12
     capsys.readouterr()
     for argv in (["info", str(tmp_path / "nothing")], ["export", str(tmp_path), "--out", "x.json"],
                  ["import", str(tmp_path / "none.json"), "--images", str(tmp_path)]):

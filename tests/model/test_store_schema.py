@@ -27,7 +27,9 @@ def _write_v1_project(db: Path, root: Path) -> None:
     conn.execute("INSERT INTO meta VALUES ('image_root', ?)", (str(root),))
     conn.execute("INSERT INTO images (path, status) VALUES ('x.png', 'done')")
     inst = Instance(Keypoints([[1.5, 2.5], [0, 0]], [2, 0]), (1, 2, 3, 4))
-    conn.execute(rows.INSERT_INSTANCE, rows.instance_params(1, inst))
+    v1_columns = "id, image_id, category_id, x, y, w, h, score, source, keypoints"
+    conn.execute(f"INSERT INTO instances ({v1_columns}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                 rows.instance_params(1, inst)[:10])
     conn.close()
 
 

@@ -3,7 +3,6 @@ the val split is by image and seeded, sources (COCO, project) yield the confirme
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,21 +29,9 @@ from model.train.data import (
     items_from_project,
     split_items,
 )
+from tests.helpers import subset_coco
 
 SKELETON = Skeleton("mouse", ("snout", "leftear", "rightear", "tailbase"), flip_pairs=((1, 2),))
-
-
-def subset_coco(openfield: Path, tmp_path: Path, count: int, start: int = 0) -> Path:
-    """A COCO file of openfield images start … start+count-1 (images stay in openfield/images)."""
-    data = json.loads((openfield / "annotations.json").read_text())
-    names = {f"img{i:04d}.png" for i in range(start, start + count)}
-    images = [im for im in data["images"] if im["file_name"] in names]
-    ids = {im["id"] for im in images}
-    data["images"] = images
-    data["annotations"] = [a for a in data["annotations"] if a["image_id"] in ids]
-    path = tmp_path / f"coco_{start}_{count}.json"
-    path.write_text(json.dumps(data))
-    return path
 
 
 def _image(h: int = 120, w: int = 160) -> np.ndarray:
@@ -111,13 +98,13 @@ def test_box_or_extent_falls_back_to_padded_keypoints() -> None:
 
 
 def test_coco_items_and_image_filter(openfield: Path, tmp_path: Path) -> None:
-    path = subset_coco(openfield, tmp_path, 6, start=78)
+    path = subset_coco(openfield, tmp_path, 6, start=6)  # img0042 … img0077
     skeleton, items = items_from_coco(path, openfield / "images")
     assert skeleton.flip_pairs == ((1, 2),) and len(items) == 6
-    assert items[0].image_path == openfield / "images" / "img0078.png"
+    assert items[0].image_path == openfield / "images" / "img0042.png"
     assert items[0].image_size == (640, 480)
-    train_only = filter_images(items, r"^img00[0-7]\d\.png$")
-    assert [it.image_key for it in train_only] == ["img0078.png", "img0079.png"]
+    train_only = filter_images(items, r"^img00[0-5]\d\.png$")
+    assert [it.image_key for it in train_only] == ["img0042.png", "img0049.png", "img0056.png"]
     with pytest.raises(TrainDataError, match="regular expression"):
         filter_images(items, "img(")
 

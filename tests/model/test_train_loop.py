@@ -24,7 +24,7 @@ from model.train.loss import heatmap_loss
 from model.train.progress import Progress
 from model.train.state import BEST, LAST, STATE, init_model
 from model.train.validate import keypoint_errors, pck_metrics, validate
-from tests.model.test_train_data import subset_coco
+from tests.helpers import subset_coco
 
 
 @pytest.fixture(autouse=True)
