@@ -181,7 +181,8 @@ def _plan_network(args: argparse.Namespace, skeleton, items):
     else:
         init, auto = None, False
         start = "from random weights" + ("" if args.init else " (the demo weights do not fit this network)")
-    _minimum_images(items, init)
+    if args.epochs is None and not args.resume:  # a planned run refuses data too thin to be useful
+        _minimum_images(items, init)
     init_features = 64 if auto else None
     if init is not None and not auto:  # an explicit --init decides stacks/blocks/features itself
         size = args.input_size
@@ -203,28 +204,45 @@ def _minimum_images(items, init) -> None:
                            f"least {need}; label more frames")
 
 
-def _check_out(cfg, overwrite: bool) -> None:
+def _set_threads(threads: int) -> str:
+    """--threads N, or 1 thread when the machine is busier than its cores (threads that wait on each
+    other's descheduled peers ran a step up to ~9x slower: bench/train.py); returns a note or ""."""
+    import os
+
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+        return ""
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if cores > 1 and load >= cores and not torch.cuda.is_available():
+        torch.set_num_threads(1)
+        return f"1 CPU thread (load {load:.1f} on {cores} cores)"
+    return ""
+
+
+def _check_out(out_dir: Path, resume: bool, overwrite: bool) -> None:
     from model.train.state import LAST
 
-    if (cfg.out_dir / LAST).exists() and not (cfg.resume or overwrite):
-        raise CommandError(f"{cfg.out_dir}: holds an earlier run ({LAST}); use --resume, --overwrite "
+    if (out_dir / LAST).exists() and not (resume or overwrite):
+        raise CommandError(f"{out_dir}: holds an earlier run ({LAST}); use --resume, --overwrite "
                            "or another --out")
-    cfg.out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from model.infer.checkpoint import CheckpointError
     from model.train import distributed as D
-    from model.train.data import plan_validation, split_items
+    from model.train.data import plan_validation
     from model.train.loop import StopFlag, Trainer
     from model.train.state import ResumeError
 
-    if args.threads > 0:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    threads_note = _set_threads(args.threads)
+    _check_out(Path(args.out), args.resume, args.overwrite)
     skeleton, items = _load_items(args)
     cfg = _config(args, skeleton, items)
+    if threads_note:
+        cfg = replace(cfg, plan_note=f"{cfg.plan_note}; {threads_note}")
     check_flip_pairs(skeleton, cfg.augment.flip)
     try:
         ctx = D.setup(cfg.device)
@@ -232,14 +250,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     try:
         if ctx.is_main:
-            _check_out(cfg, args.overwrite)
+            cfg.out_dir.mkdir(parents=True, exist_ok=True)
             print(f"plan: {cfg.plan_note}", file=sys.stderr, flush=True)
         D.barrier(ctx)
-        if cfg.minutes:
-            train_items, val_items, rotating = plan_validation(items, cfg.val_fraction, cfg.seed)
-            cfg = replace(cfg, rotate_val=rotating)
-        else:
-            train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed)
+        train_items, val_items, rotating = plan_validation(items, cfg.val_fraction, cfg.seed)
+        cfg = replace(cfg, rotate_val=rotating)
         with StopFlag() as stop:
             trainer = Trainer(cfg, skeleton, train_items, val_items, ctx=ctx, stop=stop)
             result = trainer.run()

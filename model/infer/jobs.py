@@ -99,14 +99,15 @@ def read_ahead(
 
 
 def result_entry(image_id: int, pred: Prediction, category_id: int) -> dict:
-    """COCO results entry: keypoints [x, y, 2] × K (v = 2: predicted), score = mean confidence, plus
+    """COCO results entry: keypoints [x, y, v] × K (v = 2: predicted, 0: probably absent, its peak under
+    the checkpoint's calibrated threshold), score = mean confidence, plus
     our extra fields (pycocotools ignores them): keypoint_scores (K confidences) and, after a flip
     test, flip_disagreement (K distances in image px)."""
     xy = np.asarray(pred.keypoints, np.float64)
     conf = np.nan_to_num(np.asarray(pred.confidence, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     if not np.isfinite(xy).all():
         raise ValueError(f"image {image_id}: non-finite predicted keypoints")
-    flat = np.column_stack([xy, np.full(len(xy), 2.0)]).reshape(-1)
+    flat = np.column_stack([xy, pred.visibility.astype(np.float64)]).reshape(-1)
     entry = {"image_id": int(image_id), "category_id": int(category_id),
              "keypoints": [round(float(v), 3) for v in flat], "score": round(float(conf.mean()), 6),
              "keypoint_scores": [round(float(v), 6) for v in conf]}

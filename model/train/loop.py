@@ -32,7 +32,7 @@ from model.train.data import TrainItem
 from model.train.dataset import KeypointDataset, ResumableSampler, make_loader
 from model.train.gate import Gate
 from model.train.loss import heatmap_loss
-from model.train.plan import MIN_PLANNED_STEPS, Budget, PlanError, warmup_for
+from model.train.plan import MIN_PLANNED_STEPS, PROBE_WARMUP, Budget, PlanError, warmup_for
 from model.train.progress import Progress
 from model.train.state import BEST, LAST, STATE, Position, fine_tunes, init_model, load_resume, save_state
 
@@ -130,7 +130,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed and self.dev.type == "cuda")
         self.pos = Position()
-        self.warmup = cfg.warmup_steps
+        self.warmup = cfg.warmup_steps if cfg.epochs else PROBE_WARMUP  # the time plan refits it
         self.metrics: dict = {}
         self._losses: list[float] = []
         self.budget: Budget | None = None
@@ -201,7 +201,7 @@ class Trainer:
     def _train(self) -> bool:
         """Steps until the plan's total (or a stop); validates/saves on their schedule. True if stopped."""
         self._last_val = self._last_save = time.monotonic()
-        while self.pos.step < self.total_steps:
+        while (self.pos.step < self.total_steps) if self.budget else (self.pos.epoch < self.cfg.epochs):
             self.net.train()
             self.dataset.set_epoch(self.pos.epoch)
             self.sampler.set_epoch(self.pos.epoch, skip=self.pos.batch_in_epoch * self.batch_size)

@@ -19,6 +19,7 @@ import numpy as np
 DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "demo" / "checkpoint.pt"
 PROBE_S = 8.0  # seconds of steps measured before the step count is fitted
 PROBE_MIN_STEPS = 3  # the first step is slow (allocation, caches): time at least this many
+PROBE_WARMUP = 20  # warm-up length assumed while the step time is measured (refitted after)
 MIN_PLANNED_STEPS = 20  # fewer optimiser steps than this would not make a useful model
 CPU_ARCH = (2, 64)  # stacks, features: the demo model's shape (~1 s per batch of 8 at 128 px on 2 cores)
 GPU_ARCH = (2, 128)
