@@ -49,7 +49,7 @@ def register(subparsers) -> None:
                    help=f"default {SCRATCH_LR:g}; {FINETUNE_LR:g} to fine-tune a model of the same keypoints")
     p.add_argument("--warmup-steps", type=int, default=50, help="with --epochs (--minutes fits its own)")
     p.add_argument("--val-fraction", type=float, default=0.2,
-                   help="images held out for validation (at least 2; under 6 images they rotate)")
+                   help="images held out for validation (at least 2; under 6 images: 1, chosen by --seed)")
     p.add_argument("--save-every", type=float, default=120.0, metavar="S",
                    help="write the resumable last.pt + last.state.pt at least every S seconds")
     p.add_argument("--seed", type=int, default=0)

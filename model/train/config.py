@@ -44,7 +44,7 @@ class TrainConfig:
     minutes: float | None = None  # time budget: steps planned from the measured step time
     val_every_s: float | None = None  # minutes mode: validation interval (None: a tenth of the budget)
     save_every_s: float = 120.0  # last.pt + last.state.pt at least this often (a killed run resumes)
-    rotate_val: bool = False  # very few images: hold out one image at a time, in turn
+    rotate_val: bool = False  # very few images: the one held-out image was chosen by the seed
     plan_note: str = ""  # what was chosen and why (the start event and the first stderr line)
 
     def __post_init__(self) -> None:
@@ -72,9 +72,10 @@ class TrainConfig:
 
 
 def lr_at(step: int, total_steps: int, base_lr: float, warmup_steps: int,
-          final_fraction: float = 0.01) -> float:
-    """Linear warm-up over `warmup_steps`, then cosine decay to `final_fraction` × base at `total_steps`."""
-    warm = max(1, min(warmup_steps, total_steps // 10))
+          final_fraction: float = 0.01, max_warmup_share: float = 0.1) -> float:
+    """Linear warm-up over `warmup_steps` (at most `max_warmup_share` of the run), then cosine decay to
+    `final_fraction` × base at `total_steps`."""
+    warm = max(1, min(warmup_steps, int(total_steps * max_warmup_share)))
     if step < warm:
         return base_lr * (step + 1) / warm
     progress = min(1.0, (step - warm) / max(1, total_steps - warm))

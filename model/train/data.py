@@ -122,7 +122,7 @@ def filter_images(items: list[TrainItem], pattern: str | None) -> list[TrainItem
 
 
 VAL_FLOOR = 2  # validation images at least, when there are enough to hold out
-FEW_IMAGES = 6  # below this many images validation rotates instead of holding images out
+FEW_IMAGES = 6  # below this many images one image is held out, rotating with the seed
 
 
 def split_items(items: list[TrainItem], val_fraction: float, seed: int,
@@ -143,12 +143,15 @@ def split_items(items: list[TrainItem], val_fraction: float, seed: int,
 
 def plan_validation(items: list[TrainItem], val_fraction: float,
                     seed: int) -> tuple[list[TrainItem], list[TrainItem], bool]:
-    """(train, val, rotating) for a planned run: a share with a floor of VAL_FLOOR images; with fewer
-    than FEW_IMAGES images every image trains and validation rotates over them (rotating=True)."""
-    n_images = len({it.image_key for it in items})
-    if val_fraction == 0:
+    """(train, val, rotated) for a planned run: a share with a floor of VAL_FLOOR images. With fewer than
+    FEW_IMAGES images one image is held out, chosen by the seed (rotated=True): successive runs with
+    successive seeds hold out each image in turn, so every labelled frame serves both roles over time."""
+    keys = sorted({it.image_key for it in items})
+    if val_fraction == 0 or len(keys) < 2:
         return items, [], False
-    if n_images < FEW_IMAGES:
-        return items, list(items), True
+    if len(keys) < FEW_IMAGES:
+        held = keys[int(seed) % len(keys)]
+        return ([it for it in items if it.image_key != held], [it for it in items if it.image_key == held],
+                True)
     train, val = split_items(items, val_fraction, seed, floor=VAL_FLOOR)
     return train, val, False

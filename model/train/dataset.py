@@ -63,7 +63,6 @@ class KeypointDataset(Dataset):
         scale, shift = normalization.scale_and_shift()
         self._scale, self._shift = scale.reshape(3, 1, 1), shift.reshape(3, 1, 1)
         self.cache = ImageCache()
-        self.held_out: set[str] = set()  # image keys whose samples carry weight 0 (rotating validation)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -77,8 +76,6 @@ class KeypointDataset(Dataset):
         params = sample_params(sample_rng(self.seed, self.epoch, index), self.augment)
         crop, target, weight = make_sample(image, item.xy, item.vis, item.box, self.input_size,
                                            self.stride, self.flip_index, params)
-        if item.image_key in self.held_out:
-            weight = np.zeros_like(weight)
         chw = crop.transpose(2, 0, 1).astype(np.float32) * self._scale + self._shift
         return {
             "image": torch.from_numpy(np.ascontiguousarray(chw, np.float32)),

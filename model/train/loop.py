@@ -136,6 +136,8 @@ class Trainer:
         self.budget: Budget | None = None
         self.gate = Gate(cfg, skeleton, val_items, fine_tunes(cfg, skeleton))
         self._setup_data()
+        if self.gate.fine_tune and cfg.epochs:
+            self.warmup = max(self.warmup, warmup_for(self.total_steps, True))
 
     def _setup_data(self) -> None:
         cfg, ctx = self.cfg, self.ctx
@@ -202,7 +204,7 @@ class Trainer:
         """Steps until the plan's total (or a stop); validates/saves on their schedule. True if stopped."""
         self._last_val = self._last_save = time.monotonic()
         while (self.pos.step < self.total_steps) if self.budget else (self.pos.epoch < self.cfg.epochs):
-            self.net.train()
+            self._train_mode()
             self.dataset.set_epoch(self.pos.epoch)
             self.sampler.set_epoch(self.pos.epoch, skip=self.pos.batch_in_epoch * self.batch_size)
             for batch in self.loader:
@@ -226,6 +228,15 @@ class Trainer:
         if self.budget:
             self._validate_round(self._epoch_loss())
         return False
+
+    def _train_mode(self) -> None:
+        """Training mode; when fine-tuning, BatchNorm keeps the starting model's running statistics
+        (batches of a few crops would replace them with noisy ones and undo what the model knew)."""
+        self.net.train()
+        if self.gate.fine_tune:
+            for layer in self.net.modules():
+                if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+                    layer.eval()
 
     def _epoch_loss(self) -> float:
         losses, self._losses = self._losses, []
@@ -268,7 +279,9 @@ class Trainer:
 
     def train_step(self, batch: dict) -> float:
         """One optimiser step on a loader batch (lr from the schedule); returns the (rank-mean) loss."""
-        lr = lr_at(self.pos.step, self.total_steps, self.cfg.lr, self.warmup)
+        # fine-tuning: a real warm-up (up to half of a short run) so the first steps do not undo the model
+        lr = lr_at(self.pos.step, self.total_steps, self.cfg.lr, self.warmup,
+                   max_warmup_share=0.5 if self.gate.fine_tune else 0.1)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         x = batch["image"].to(self.dev, non_blocking=True).contiguous(memory_format=self.mem_format)

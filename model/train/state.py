@@ -45,7 +45,7 @@ class Position:
     best_epoch: int = -1
     elapsed_s: float = 0.0  # wall clock spent training so far (over resumes)
     total_steps: int = 0  # the plan's step count when it was saved (minutes mode)
-    val_round: int = 0  # validation rounds done (rotating hold-out: which image is next)
+    val_round: int = 0  # validation rounds done
     baseline: dict | None = None  # the starting model's validation metrics (fine-tuning)
 
 
