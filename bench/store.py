@@ -11,6 +11,7 @@ load on a shared machine), the 1-minute load average, synchronous=FULL edits and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -25,7 +26,6 @@ import numpy as np  # noqa: E402
 
 from model.annotations import edits as E  # noqa: E402
 from model.annotations.presets import load_preset  # noqa: E402
-from model.annotations.types import Instance  # noqa: E402
 from model.project.coco_bridge import export_coco, import_coco  # noqa: E402
 from model.project.store import ProjectStore  # noqa: E402
 
@@ -112,8 +112,9 @@ def bench_edits(db: Path, count: int, durability: str) -> tuple[float, float]:
                 image_id = images[n % len(images)]
                 inst = current[image_id]
                 edit = store.apply(E.move_keypoint(image_id, inst, n % K, float(n), 1.5))
-                current[image_id] = Instance(E.with_keypoint(inst.keypoints, edit.k, edit.new), inst.box,
-                                             inst.score, inst.source, inst.instance_id, inst.category_id)
+                box = edit.new_box if edit.new_box is not None else inst.box  # the box follows the points
+                current[image_id] = dataclasses.replace(
+                    inst, keypoints=E.with_keypoint(inst.keypoints, edit.k, edit.new), box=box)
         assert store.instances(images[0])[0] == current[images[0]]
     return count / clock.wall, count / clock.cpu
 

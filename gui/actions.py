@@ -23,8 +23,12 @@ class ActionSpec:
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_folder", "File", "&Open Folder…", ("Ctrl+O",), "Open an image folder as a project"),
     ActionSpec("export_coco", "File", "&Export COCO…", ("Ctrl+E",), "Write the labels as COCO keypoints"),
+    ActionSpec("import_coco", "File", "&Import COCO…", ("Ctrl+I",),
+               "COCO keypoints into this project (checked as by hglabel import; one undo step)"),
     ActionSpec("settings", "File", "&Settings…", ("Ctrl+,",), "Threshold, colours, point size"),
     ActionSpec("quit", "File", "&Quit", ("Ctrl+Q",), "Close the window (everything is already saved)"),
+    ActionSpec("edit_skeleton", "Edit", "S&keleton…", ("Ctrl+K",),
+               "Names, order, edges, flip pairs, colours, OKS sigmas; labels migrate (one undo step)"),
     ActionSpec("undo", "Edit", "&Undo", ("Ctrl+Z",), "Undo the last change"),
     ActionSpec("redo", "Edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone change"),
     ActionSpec("cycle_visibility", "Edit", "Cycle &Visibility", ("V",),
@@ -56,6 +60,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("cancel_prediction", "Model", "&Cancel Prediction", ("Esc",), "Stop a running batch"),
     ActionSpec("toggle_flip_test", "Model", "&Flip Test On/Off", ("Ctrl+Shift+F",),
                "Also predict the mirrored image; flags keypoints where the two passes disagree"),
+    ActionSpec("evaluate", "Model", "&Evaluate on Done Images…", ("Ctrl+Shift+E",),
+               "Score the current model on the done images: OKS AP, PCK, pixel error per keypoint"),
     ActionSpec("train", "Model", "&Train…", ("Ctrl+T",),
                "Fine-tune the network on the done images (runs hglabel train; live curves, cancel)"),
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
@@ -105,9 +111,17 @@ def build_actions(parent: QObject, handlers: dict[str, Callable[[], object]]) ->
     return actions
 
 
-def shortcut_rows() -> list[tuple[str, str, str]]:
-    """(keys, action, description) for every action, plus the keypoint selection keys."""
-    rows = [(" / ".join(a.shortcuts), a.text.replace("&", "").rstrip("…"), a.tip) for a in ACTIONS]
+def action_name(item: ActionSpec) -> str:
+    return item.text.replace("&", "").rstrip("…")
+
+
+def shortcut_rows(bindings: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, str, str]]:
+    """(keys, action, description) for every action, plus the keypoint selection keys.
+
+    bindings: the user's keys per action id (gui.keybindings); missing ids keep their defaults.
+    """
+    bindings = bindings or {}
+    rows = [(" / ".join(bindings.get(a.id, a.shortcuts)) or "(none)", action_name(a), a.tip) for a in ACTIONS]
     rows.append(("1 … 9", "Select Keypoint k", "Select keypoint k of the selected instance"))
     rows.append(("Mouse wheel / right or middle drag", "Zoom / Pan", "Navigate the image"))
     rows.append(("Left drag on empty image", "New Instance", "Draw a box to add an instance"))

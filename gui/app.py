@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from model.annotations.presets import PRESET_NAMES, load_preset
+from model.annotations.presets import PRESET_NAMES, resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
 
 
@@ -47,19 +47,15 @@ def predict_when_model_loads(window) -> None:
     session = window.session
 
     def start(_info) -> None:
-        session.model_changed.disconnect(start)
-        session.predict_unlabelled()
+        session.predictions.model_changed.disconnect(start)
+        session.predictions.predict_unlabelled()
 
-    session.model_changed.connect(start)
+    session.predictions.model_changed.connect(start)
 
 
 def resolve_skeleton_arg(text: str) -> Skeleton:
     """A preset name, a skeleton JSON file or a COCO keypoints file."""
-    if text in PRESET_NAMES:
-        return load_preset(text)
-    from gui.dialogs.new_project import skeleton_from_json
-
-    return skeleton_from_json(text)
+    return resolve_skeleton(text)
 
 
 def application(argv: list[str] | None = None) -> QApplication:

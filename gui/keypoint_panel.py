@@ -41,9 +41,11 @@ class KeypointPanel(QDockWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(20)
         header = self.view.horizontalHeader()
+        header.setMinimumSectionSize(36)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.clicked.connect(lambda index: self._choose(index.row()))
         self.title = QLabel(objectName="keypoint_instance")
         self.title.setToolTip(LEGEND)
@@ -63,7 +65,7 @@ class KeypointPanel(QDockWidget):
         if inst is None and len(s.instances) == 1:
             inst = s.instances[0]
         scores = None if inst is None else self.uncertainty(inst)
-        self.model.set_data(s.skeleton, inst, s.style.threshold, scores)
+        self.model.set_data(s.skeleton, inst, s.review.threshold, scores)
         index = s.selected_index
         self.title.setText("No instance selected" if inst is None else
                            f"Instance {(index if index is not None else 0) + 1} of {len(s.instances)}")
@@ -77,7 +79,7 @@ class KeypointPanel(QDockWidget):
         self.view.scrollTo(self.model.index(k, 0))
 
     def _choose(self, k: int) -> None:
-        self.session.select_keypoint(k)
+        self.session.editor.select_keypoint(k)
 
     def step(self, delta: int) -> None:
         """↑ / ↓: select the previous / next keypoint (wrapping)."""
@@ -85,4 +87,4 @@ class KeypointPanel(QDockWidget):
         n = 0 if s.skeleton is None else s.skeleton.num_keypoints
         if n:
             k = s.selected_k
-            s.select_keypoint((0 if delta > 0 else n - 1) if k is None else (k + delta) % n)
+            s.editor.select_keypoint((0 if delta > 0 else n - 1) if k is None else (k + delta) % n)

@@ -11,17 +11,23 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from gui.actions import MENUS, SELECT_KEYPOINT_KEYS, build_actions, spec
+from gui.dialogs.evaluate import EvaluateDialog
 from gui.dialogs.export import ExportDialog
+from gui.dialogs.keybindings import KeyBindingsDialog
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
+from gui.folders import default_export_path, models_dir
+from gui.import_coco import ImportCocoFlow
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
+from gui.keybindings import apply_bindings, effective, overrides_of
 from gui.keypoint_panel import KeypointPanel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
-from gui.project_open import ProjectOpener, has_project
+from gui.project_open import ProjectOpener, has_project, orphaned_project
 from gui.session import Session
 from gui.settings import AppSettings
+from gui.skeleton_edit import SkeletonEditFlow
 from gui.training.dialog import TrainDialog
 from gui.views.canvas import ImageCanvas
 from gui.workers.inference import InferenceClient, ModelInfo
@@ -40,11 +46,12 @@ class MainWindow(QMainWindow):
         self.session = Session(parent=self)
         self.session.set_style(self.settings.style())
         self.inference = InferenceClient(lambda: self.session.store, parent=self)
-        self.session.attach_inference(self.inference)
+        self.session.predictions.attach(self.inference)
         self.thumbnails = ThumbnailLoader(parent=self)
         self.list_model = ImageListModel(self.thumbnails, self)
         self.opener = ProjectOpener(self)
         self.canvas = ImageCanvas()
+        self.canvas.keep_zoom = self.settings.keep_zoom()
         self.setCentralWidget(self.canvas)
         self.list_panel = ImageListPanel(self.list_model)
         dock = QDockWidget("Images", self, objectName="images_dock")
@@ -57,7 +64,12 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self)  # heatmap dock, overlay, uncertainty
         self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
+        self.skeleton_flow = SkeletonEditFlow(self)
+        self.import_flow = ImportCocoFlow(self)
+        self.evaluate_window: EvaluateDialog | None = None
         self.actions_by_id = build_actions(self, self._handlers())
+        self.bindings = effective(self.settings.shortcut_overrides())
+        apply_bindings(self.actions_by_id, self.bindings)
         self._build_menus()
         self._build_toolbar()
         self._connect()
@@ -74,26 +86,30 @@ class MainWindow(QMainWindow):
         """Start with narrow side docks so the canvas gets most of the width."""
         docks = self.findChildren(QDockWidget)
         left = Qt.DockWidgetArea.LeftDockWidgetArea
-        widths = [250 if self.dockWidgetArea(d) == left else 380 for d in docks]
+        widths = [290 if self.dockWidgetArea(d) == left else 380 for d in docks]
         self.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
 
     # ---- construction ---------------------------------------------------------------------------
     def _handlers(self) -> dict:
-        s = self.session
+        s, e, q = self.session, self.session.editor, self.session.predictions
         return {
             "open_folder": self.choose_folder, "export_coco": self.export_dialog,
             "settings": self.settings_dialog, "quit": self.close,
             "undo": s.undo_stack.undo, "redo": s.undo_stack.redo,
-            "cycle_visibility": s.cycle_visibility, "delete_keypoint": s.delete_keypoint,
-            "accept_prediction": s.accept_prediction, "delete_instance": s.delete_instance,
-            "mark_done": s.mark_done, "skip_image": s.skip_image,
+            "cycle_visibility": e.cycle_visibility, "delete_keypoint": e.delete_keypoint,
+            "accept_prediction": e.accept_prediction, "delete_instance": e.delete_instance,
+            "mark_done": e.mark_done, "skip_image": e.skip_image,
             "next_image": lambda: s.step(1), "previous_image": lambda: s.step(-1),
-            "next_review": s.next_needing_review, "next_instance": s.next_instance,
+            "next_review": s.next_needing_review, "next_instance": e.next_instance,
             "fit_view": self.canvas.fit,
-            "load_checkpoint": self.choose_checkpoint, "predict_image": s.predict_current,
-            "predict_all": s.predict_unlabelled, "cancel_prediction": s.cancel_batch,
-            "train": self.train_dialog, "toggle_flip_test": s.toggle_flip_test,
+            "load_checkpoint": self.choose_checkpoint, "predict_image": q.predict_current,
+            "predict_all": q.predict_unlabelled, "cancel_prediction": q.cancel_batch,
+            "train": self.train_dialog, "toggle_flip_test": q.toggle_flip_test,
+            "next_maximum": lambda: e.tab_maximum(1), "previous_maximum": lambda: e.tab_maximum(-1),
+            "swap_flip": e.swap_flip,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
+            "edit_skeleton": self.skeleton_flow.open,
+            "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
         }
@@ -108,7 +124,7 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         for i, key in enumerate(SELECT_KEYPOINT_KEYS):
             shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.activated.connect(lambda k=i: self.session.select_keypoint(k))
+            shortcut.activated.connect(lambda k=i: self.session.editor.select_keypoint(k))
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main", self, objectName="main_toolbar")
@@ -130,24 +146,25 @@ class MainWindow(QMainWindow):
             view.addAction(toggle)
 
     def _connect(self) -> None:
-        s, c = self.session, self.canvas
-        c.view_box.clicked.connect(s.place_keypoint)
-        c.view_box.box_drawn.connect(s.add_instance)
-        c.layer.keypoint_pressed.connect(s.press_keypoint)
-        c.layer.keypoint_dragged.connect(s.move_keypoint)
+        s, c, q = self.session, self.canvas, self.session.predictions
+        c.view_box.clicked.connect(s.editor.place_keypoint)
+        c.view_box.box_drawn.connect(s.editor.add_instance)
+        c.layer.keypoint_pressed.connect(s.editor.press_keypoint)
+        c.layer.keypoint_dragged.connect(s.editor.move_keypoint)
         c.layer.instance_clicked.connect(lambda i: s.select(i, None))
         s.image_changed.connect(self._on_image_changed)
         s.pixels_ready.connect(self._on_pixels)
         s.annotations_changed.connect(self.refresh_overlay)
-        self.inference.worker.result.connect(lambda _r: self.keypoint_panel.refresh())
+        q.result_arrived.connect(lambda _r: self.keypoint_panel.refresh())
         s.record_changed.connect(self.list_model.update_record)
         s.progress_changed.connect(self._on_progress)
         s.message.connect(lambda text: self.status.showMessage(text, 6000))
-        s.model_changed.connect(self._on_model)
-        s.batch_progress.connect(self.status.show_progress)
-        s.batch_finished.connect(lambda _cancelled: self.status.hide_progress())
+        s.problem.connect(self.status.show_problem)
+        q.model_changed.connect(self._on_model)
+        q.batch_progress.connect(self.status.show_progress)
+        q.batch_finished.connect(lambda _cancelled: self.status.hide_progress())
         s.undo_stack.indexChanged.connect(lambda _i: self._update_undo_texts())
-        self.status.cancel_clicked.connect(s.cancel_batch)
+        self.status.cancel_clicked.connect(q.cancel_batch)
         self.list_panel.image_activated.connect(s.show_image)
         self.list_panel.filter_changed.connect(s.set_filter)
         self.threshold.changed.connect(self._on_threshold)
@@ -165,7 +182,11 @@ class MainWindow(QMainWindow):
         """Open (or create, asking for the skeleton) the folder's project, off the GUI thread."""
         folder = Path(folder)
         if not folder.is_dir():
-            self._open_failed(f"{folder}: not a folder")
+            project = orphaned_project(folder)
+            if project is not None:
+                self._offer_relink(folder, project)
+            else:
+                self._open_failed(f"{folder}: not a folder")
             return False
         if skeleton is None and not has_project(folder):
             dialog = NewProjectDialog(folder, self)
@@ -179,15 +200,34 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, store, records, first_image=None) -> None:
         self.thumbnails.clear()
+        self.canvas.forget_zoom()
         self.list_model.set_records(store.image_root, records)
         self.session.open_project(store, records, first_image)
         self.settings.add_recent_folder(store.image_root)
         self._fill_recent()
         checkpoint = self._pending_checkpoint or self.settings.checkpoint_for(store.path)
         if checkpoint and Path(checkpoint).is_file():
-            self.session.load_checkpoint(checkpoint)
+            self.session.predictions.load_checkpoint(checkpoint)
         self.status.showMessage(f"Opened {store.image_root} ({len(records)} images)", 6000)
         self.update_title()
+
+    def _offer_relink(self, folder: Path, project: Path) -> None:
+        """The folder moved but its labels survived (per-user project): offer to re-attach them."""
+        text = (f"{folder} is gone (moved or renamed?). Its labels are kept in {project}. Choose the "
+                "folder's new place to re-attach them; the images there are checked first.")
+        self.status.showMessage(f"{folder}: not a folder", 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Image folder missing", text, parent=self)
+        self.error_box = box
+        relink = box.addButton("Relink…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        relink.clicked.connect(lambda: self._relink(project))
+        box.open()
+
+    def _relink(self, project: Path) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "New place of the image folder")
+        if folder:
+            self.status.showMessage(f"Relinking {project} to {folder} …")
+            self.opener.relink(project, folder)
 
     def _open_failed(self, text: str) -> None:
         """Status bar plus a message box that does not block (the event loop keeps running)."""
@@ -211,9 +251,10 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Open a folder first", 5000)
             return
         kinds = "Checkpoints (*.pt *.pth *.tar);;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", "", kinds)
+        start = str(models_dir(self.session.store, self.settings))
+        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", start, kinds)
         if path:
-            self.session.load_checkpoint(path)
+            self.session.predictions.load_checkpoint(path)
 
     def _on_model(self, info: ModelInfo) -> None:
         self.status.set_model(info.name, info.device, info.precision)
@@ -274,12 +315,29 @@ class MainWindow(QMainWindow):
         if store is None:
             self.status.showMessage("Open a folder first", 5000)
             return None
-        dialog = ExportDialog(store, store.path.parent / "annotations.coco.json", self)
-        dialog.exported.connect(
-            lambda r: self.status.showMessage(f"Exported {r.images} images to {r.path}", 8000))
+        dialog = ExportDialog(store, default_export_path(store, self.settings), self)
+        dialog.exported.connect(lambda r: self._exported(store, r))
         dialog.show()
         self.export_window = dialog
         return dialog
+
+    def _exported(self, store, report) -> None:
+        self.settings.set_path_for("exports", store.path, report.path)
+        self.status.showMessage(f"Exported {report.images} images to {report.path}", 8000)
+
+    def evaluate_dialog(self) -> EvaluateDialog | None:
+        """Model → Evaluate: the current model on the done images, computed in child processes."""
+        info = self.session.predictions.model_info
+        if self.session.store is None or info is None:
+            self.status.showMessage("Open a folder and load a checkpoint first", 5000)
+            return None
+        if self.evaluate_window is not None:
+            self.evaluate_window.close()
+        flip = self.session.predictions.flip_test
+        self.evaluate_window = EvaluateDialog(self.session.store, info.path, flip, self)
+        self.evaluate_window.show()
+        self.evaluate_window.start()
+        return self.evaluate_window
 
     def train_dialog(self) -> TrainDialog | None:
         """Model → Train (one dialog per window; closing it hides it and a run goes on)."""
@@ -294,18 +352,37 @@ class MainWindow(QMainWindow):
         return self.train_window
 
     def settings_dialog(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.session.style, self)
+        dialog = SettingsDialog(self.session.style, self, keep_zoom=self.canvas.keep_zoom)
         dialog.accepted.connect(lambda: self.apply_style(dialog.style()))
+        dialog.accepted.connect(lambda: self.set_keep_zoom(dialog.keep_zoom()))
+        dialog.shortcuts_requested.connect(self.keybindings_dialog)
         dialog.show()
         return dialog
+
+    def set_keep_zoom(self, on: bool) -> None:
+        self.canvas.keep_zoom = on
+        self.settings.set_keep_zoom(on)
 
     def apply_style(self, style) -> None:
         self.session.set_style(style)
         self.settings.set_style(style)
         self.threshold.set_value(style.threshold)
 
+    def keybindings_dialog(self) -> KeyBindingsDialog:
+        """Settings → Keyboard Shortcuts: rebind; stored in QSettings, conflicts refused."""
+        dialog = KeyBindingsDialog(self.bindings, self)
+        dialog.accepted.connect(lambda: self.set_bindings(dialog.bindings()))
+        dialog.show()
+        self.keybindings_window = dialog
+        return dialog
+
+    def set_bindings(self, bindings: dict) -> None:
+        self.bindings = effective(bindings)
+        apply_bindings(self.actions_by_id, self.bindings)
+        self.settings.set_shortcut_overrides(overrides_of(self.bindings))
+
     def shortcuts_dialog(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self)
+        dialog = ShortcutsDialog(self, self.bindings)
         dialog.show()
         return dialog
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.item_models.image_list import IMAGE_ID_ROLE, ImageListModel, StatusFilterModel
+from gui.item_models.keypoints import LEGEND as CONFIDENCE_LEGEND
 from gui.workers.thumbnails import THUMB_SIZE
 from model.annotations.types import ReviewStatus
 
@@ -93,7 +94,10 @@ class ThresholdControl(QWidget):
         self.label = QLabel()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 0)
-        layout.addWidget(QLabel("Review below"))
+        caption = QLabel("Review below")
+        for widget in (caption, self.slider, self.label):
+            widget.setToolTip(CONFIDENCE_LEGEND)
+        layout.addWidget(caption)
         layout.addWidget(self.slider)
         layout.addWidget(self.label)
         self.set_value(value)
@@ -151,11 +155,23 @@ class StatusPanel(QStatusBar):
         self.cancel.clicked.connect(self.cancel_clicked)
         self.image_label = QLabel(objectName="image_label")
         self.model_label = QLabel("No model", objectName="model_label")
+        # a warning that stays until the problem is gone (edits not saved, read-only project, …)
+        self.problem_label = QLabel(objectName="problem_label")
+        self.problem_label.setStyleSheet("QLabel { color: white; background: #b3261e; padding: 2px 6px; }")
+        self.problem_label.hide()
+        self.addPermanentWidget(self.problem_label, 1)
         for w in (self.progress, self.cancel):
             self.addPermanentWidget(w)
             w.hide()
         self.addPermanentWidget(self.image_label)
         self.addPermanentWidget(self.model_label)
+
+    def show_problem(self, text: str) -> None:
+        """Show text as a persistent warning ("" hides it); the full text is also the tooltip."""
+        short = text if len(text) <= 160 else text[:157] + "…"
+        self.problem_label.setText(short)
+        self.problem_label.setToolTip(text)
+        self.problem_label.setVisible(bool(text))
 
     def show_progress(self, done: int, total: int) -> None:
         self.progress.set_progress(done, total)

@@ -12,8 +12,13 @@ from PySide6.QtCore import QObject, Signal
 from gui.workers.image_loader import LoadedImage, decode_for_display
 from model.annotations.skeleton import Skeleton
 from model.io.images import ImageReadError
-from model.project.paths import default_project_path
+from model.project.paths import default_project_path, fallback_project_path
+from model.project.relink import relink_file
 from model.project.store import ProjectError, ProjectStore
+
+# How long an edit waits for another process's write (e.g. `hglabel import`) before it is refused
+# with a message: the GUI thread must not freeze on SQLite's lock.
+GUI_BUSY_TIMEOUT_S = 0.05
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +26,12 @@ log = logging.getLogger(__name__)
 def has_project(folder: str | Path) -> bool:
     """True when the folder already has a project file (then no skeleton needs choosing)."""
     return default_project_path(folder).exists()
+
+
+def orphaned_project(folder: str | Path) -> Path | None:
+    """The project file of a folder that is gone (moved): kept in the per-user place, so it survived."""
+    path = fallback_project_path(folder)
+    return path if not Path(folder).is_dir() and path.is_file() else None
 
 
 def _first_image(store: ProjectStore, records) -> LoadedImage | None:
@@ -45,20 +56,31 @@ class ProjectOpener(QObject):
         self.busy = False
 
     def open(self, folder: str | Path, skeleton: Skeleton | None = None) -> None:
+        self._start(Path(folder), skeleton, None)
+
+    def relink(self, project: str | Path, folder: str | Path) -> None:
+        """Re-attach project to its moved image folder (checking the files match), then open it."""
+        self._start(Path(folder), None, Path(project))
+
+    def _start(self, folder: Path, skeleton: Skeleton | None, relink: Path | None) -> None:
         self.busy = True
-        threading.Thread(target=self._work, args=(Path(folder), skeleton), name="hglabel-open",
+        threading.Thread(target=self._work, args=(folder, skeleton, relink), name="hglabel-open",
                          daemon=True).start()
 
-    def _work(self, folder: Path, skeleton: Skeleton | None) -> None:
+    def _work(self, folder: Path, skeleton: Skeleton | None, relink: Path | None) -> None:
         start = time.perf_counter()
         try:
             if not folder.is_dir():
                 raise ProjectError(f"{folder}: not a folder")
-            store = ProjectStore.open_folder(folder, skeleton)
+            if relink is not None:
+                relink_file(relink, folder)
+            store = ProjectStore.open_folder(folder, skeleton, busy_timeout=GUI_BUSY_TIMEOUT_S)
             records = store.images()
-        except (ProjectError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever happens, the window must not stay "Opening …"
+            if not isinstance(exc, ProjectError | OSError):
+                log.exception("opening %s failed", folder)
             self.busy = False
-            self.failed.emit(str(exc))
+            self.failed.emit(str(exc) if isinstance(exc, ProjectError) else f"{folder}: cannot open: {exc}")
             return
         ms = 1000 * (time.perf_counter() - start)
         log.info("opened %s: %d images in %.0f ms", folder, len(records), ms)

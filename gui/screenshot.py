@@ -40,14 +40,14 @@ def stage(window: MainWindow, args: argparse.Namespace) -> None:
     s = window.session
     skeleton = resolve_skeleton_arg(args.skeleton) if args.skeleton else None
     window.open_folder(args.folder, skeleton, args.checkpoint)
-    wait(lambda: s.pixels is not None and s.model_info is not None, 120)
-    s.predict_unlabelled()
-    wait(lambda: s.batch_request is None and s.sink.pending() == 0, 600)
+    wait(lambda: s.pixels is not None and s.predictions.model_info is not None, 120)
+    s.predictions.predict_unlabelled()
+    wait(lambda: s.predictions.batch_request is None and s.predictions.sink.pending() == 0, 600)
     for row in range(min(args.done, len(s.records))):
         s.show_row(row)
         s.select(None)
-        s.accept_prediction()
-        s.mark_done()
+        s.editor.accept_prediction()
+        s.editor.mark_done()
     s.show_row(min(args.show, len(s.records) - 1))
     wait(lambda: s.pixels is not None, 30)
     s.select(0, 0) if s.instances else None

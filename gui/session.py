@@ -1,10 +1,14 @@
-"""The session: open project + QUndoStack + current image and selection; turns view intents into edits.
+"""The session: open project + QUndoStack + current image and selection, composed of two parts.
+
+- `editor` (gui.editor.Editor): every edit a person makes (place, drag, visibility, Tab, swap, …).
+- `predictions` (gui.prediction_queue.PredictionQueue): the model, requests, results, the one
+  prediction/heatmap cache, batch undo steps.
 
 Every change goes through `commit` → an EditCommand on the undo stack → `store.apply` (one committed
 transaction), so there is no Save and a crash loses nothing already shown. Edits by a person on an
 unlabelled or predicted image also move it to "in review" in the same undo step. Selection is kept
-by instance id, so it survives reloads. Intents live in gui.intents, prediction glue in
-gui.session_predict; this file holds the state and the plumbing.
+by instance id, so it survives reloads. `review` (model.annotations.review.ReviewPolicy) is the
+review threshold; `style` only says how things look.
 """
 
 from __future__ import annotations
@@ -16,22 +20,23 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from gui.intents import IntentsMixin, next_missing
-from gui.session_predict import PredictMixin
+from gui.editor import Editor, next_missing
+from gui.prediction_queue import PredictionQueue
 from gui.undo import EditCommand
 from gui.views.style import OverlayStyle
 from gui.workers.image_loader import ImageLoader, LoadedImage
 from model.annotations.edits import Batch, Edit, SetStatus
+from model.annotations.review import ReviewPolicy
 from model.annotations.skeleton import Skeleton
-from model.annotations.types import Instance, ReviewStatus
-from model.project.store import ImageRecord, ProjectStore
+from model.annotations.types import Instance, Prediction, ReviewStatus
+from model.project.store import ImageRecord, ProjectError, ProjectStore
 
 log = logging.getLogger(__name__)
 
 REVIEW_ORDER = (ReviewStatus.IN_REVIEW, ReviewStatus.PREDICTED)
 
 
-class Session(IntentsMixin, PredictMixin, QObject):
+class Session(QObject):
     """State of the window that is not widgets. Signals tell the views what to redraw."""
 
     project_changed = Signal()
@@ -42,15 +47,13 @@ class Session(IntentsMixin, PredictMixin, QObject):
     record_changed = Signal(object)  # ImageRecord whose status changed
     progress_changed = Signal(int, int)  # done, total
     message = Signal(str)  # one line for the status bar
+    problem = Signal(str)  # a warning that stays (an edit not saved, read-only project); "" clears it
     prediction_changed = Signal()  # the Prediction of the selected instance may have changed
-    model_changed = Signal(object)  # ModelInfo
-    model_failed = Signal(str)
-    batch_progress = Signal(int, int)  # done, total
-    batch_finished = Signal(bool)  # cancelled
 
     def __init__(self, loader: ImageLoader | None = None, parent: QObject | None = None) -> None:
-        QObject.__init__(self, parent)
+        super().__init__(parent)
         self.store: ProjectStore | None = None
+        self._problem_shown = False  # a failed edit's warning is up (cleared by the next edit that lands)
         self.undo_stack = QUndoStack(self)
         self.loader = loader if loader is not None else ImageLoader(parent=self)
         self.loader.ready.connect(self._on_pixels)
@@ -65,9 +68,13 @@ class Session(IntentsMixin, PredictMixin, QObject):
         self.selected_k: int | None = None
         self.armed = False  # a click places the selected keypoint even if it is already labelled
         self.style = OverlayStyle()
+        self.review = ReviewPolicy()
         self.filter_status: ReviewStatus | None = None
         self.prefetch_ahead = 2
-        PredictMixin.__init__(self)
+        self.editor = Editor(self)
+        self.predictions = PredictionQueue(self, parent=self)
+        self.predictions.message.connect(self.message)
+        self.predictions.prediction_changed.connect(self.prediction_changed)
 
     # ---- project --------------------------------------------------------------------------------
     @property
@@ -86,12 +93,14 @@ class Session(IntentsMixin, PredictMixin, QObject):
         self._row_of = {r.id: i for i, r in enumerate(self.records)}
         self._counts = Counter(r.status for r in self.records)
         self.project_changed.emit()
+        self.problem.emit(f"{store.path}: opened read-only (viewing, export and predict work; edits are "
+                          "not saved)" if store.read_only else "")
         self.progress_changed.emit(*self.progress())
         if self.records:
             self.show_row(0)
 
     def close_project(self) -> None:
-        self.reset_predictions()
+        self.predictions.reset()
         self.undo_stack.clear()
         self.loader.clear()
         if self.store is not None:
@@ -182,9 +191,13 @@ class Session(IntentsMixin, PredictMixin, QObject):
             return
         self.pixels = item
         self.pixels_ready.emit(item)
-        if rec.width is None:
+        if rec.width is None and not self.store.read_only:
             w, h = item.size
-            self.store.set_image_size(rec.id, w, h)
+            try:
+                self.store.set_image_size(rec.id, w, h)
+            except ProjectError as exc:  # only a cache of the size: the next edit reports the problem
+                log.debug("image size not stored: %s", exc)
+                return
             self._refresh_record(rec.id)
 
     def _on_pixels_failed(self, image_id: int, text: str) -> None:
@@ -218,7 +231,16 @@ class Session(IntentsMixin, PredictMixin, QObject):
 
     def set_style(self, style: OverlayStyle) -> None:
         self.style = style
+        self.review = ReviewPolicy(style.threshold)
         self.annotations_changed.emit()
+
+    def set_review(self, review: ReviewPolicy) -> None:
+        """A new review threshold: rings and tables redraw (statuses already set stay)."""
+        self.review = review
+        self.annotations_changed.emit()
+
+    def prediction_for(self, image_id: int, inst: Instance) -> Prediction | None:
+        return self.predictions.prediction_for(image_id, inst)
 
     # ---- committing edits -----------------------------------------------------------------------
     def commit(self, edit: Edit, text: str, by_person: bool = True) -> bool:
@@ -227,8 +249,8 @@ class Session(IntentsMixin, PredictMixin, QObject):
             return False
         if by_person:
             edit = self._with_review_status(edit)
-        self.close_open_batch()
-        cmd = EditCommand(self.store, edit, text, self._after_apply, self._failed)
+        self.predictions.close_open_batch()
+        cmd = EditCommand(self.store, edit, text, self.after_apply, self.edit_failed)
         self.undo_stack.push(cmd)
         return not cmd.failed
 
@@ -241,8 +263,11 @@ class Session(IntentsMixin, PredictMixin, QObject):
                 extra.append(SetStatus(image_id, status, ReviewStatus.IN_REVIEW))
         return Batch((edit, *extra), "") if extra else edit
 
-    def _after_apply(self, edit: Edit) -> None:
+    def after_apply(self, edit: Edit) -> None:
         """Refresh what an applied (or undone) edit changed: statuses, counts, the current instances."""
+        if self._problem_shown:  # an edit landed again: the earlier warning is over
+            self._problem_shown = False
+            self.problem.emit("")
         ids = edit.image_ids
         for image_id in ids:
             self._refresh_record(image_id)
@@ -270,8 +295,11 @@ class Session(IntentsMixin, PredictMixin, QObject):
             self.progress_changed.emit(*self.progress())
         self.record_changed.emit(new)
 
-    def _failed(self, text: str) -> None:
+    def edit_failed(self, text: str) -> None:
+        """An edit (or its undo) was refused by the store: say so and show what the file holds."""
         self.message.emit(text)
+        self.problem.emit(text)
+        self._problem_shown = True
         rec = self.current
         if rec is not None:
             self._refresh_record(rec.id)

@@ -45,6 +45,30 @@ class AppSettings:
             self._qs.setValue(f"style/{name}", text)
         self._qs.sync()
 
+    # ---- view -----------------------------------------------------------------------------------
+    def keep_zoom(self) -> bool:
+        """Keep the zoom between images of the same size (default on)."""
+        return str(self._qs.value("view/keep_zoom", "true")).lower() in ("1", "true", "yes")
+
+    def set_keep_zoom(self, on: bool) -> None:
+        self._qs.setValue("view/keep_zoom", "true" if on else "false")
+        self._qs.sync()
+
+    # ---- shortcuts (only the user's changes are stored) ----------------------------------------
+    def shortcut_overrides(self) -> dict[str, tuple[str, ...]]:
+        self._qs.beginGroup("shortcuts")
+        try:
+            raw = {k: self._qs.value(k) for k in self._qs.childKeys()}
+        finally:
+            self._qs.endGroup()
+        return {k: tuple(p for p in str(v or "").split("|") if p) for k, v in raw.items()}
+
+    def set_shortcut_overrides(self, overrides: dict[str, tuple[str, ...]]) -> None:
+        self._qs.remove("shortcuts")
+        for action_id, keys in overrides.items():
+            self._qs.setValue(f"shortcuts/{action_id}", "|".join(keys))
+        self._qs.sync()
+
     # ---- recent folders ------------------------------------------------------------------------
     def recent_folders(self) -> list[str]:
         raw = self._qs.value("recent/folders") or []
@@ -64,6 +88,15 @@ class AppSettings:
 
     def set_checkpoint_for(self, project_path: str | Path, checkpoint: str | Path) -> None:
         self._qs.setValue(f"checkpoints/{_key(project_path)}", str(Path(checkpoint).resolve()))
+        self._qs.sync()
+
+    # ---- per-project paths (e.g. "exports": the last export file) ------------------------------
+    def path_for(self, kind: str, project_path: str | Path) -> str | None:
+        value = self._qs.value(f"{kind}/{_key(project_path)}")
+        return str(value) if value else None
+
+    def set_path_for(self, kind: str, project_path: str | Path, path: str | Path) -> None:
+        self._qs.setValue(f"{kind}/{_key(project_path)}", str(Path(path).resolve()))
         self._qs.sync()
 
 

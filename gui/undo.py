@@ -1,8 +1,10 @@
 """QUndoCommands over the core's edits: redo applies the edit, undo applies its inverse, each committed.
 
 A command that wraps an edit already applied (a prediction result) skips its first redo. When the
-file no longer holds the state a command expects (StaleEditError), nothing changes, the user is
-told, and the command is dropped from the stack (setObsolete) rather than half-applied.
+file no longer holds the state a command expects (StaleEditError), or the store cannot write it
+(ProjectError: another process holds the lock, read-only file, full disk, file removed), nothing
+changes, the user is told, and the command is dropped from the stack (setObsolete): no phantom
+undo step.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from PySide6.QtGui import QUndoCommand
 
 from model.annotations.edits import Batch, Edit
-from model.project.store import ProjectStore, StaleEditError
+from model.project.store import ProjectError, ProjectStore, StaleEditError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ class EditCommand(QUndoCommand):
     def _run(self, edit: Edit, redo: bool) -> None:
         try:
             applied = self._store.apply(edit)
-        except (StaleEditError, ValueError) as exc:
+        except (StaleEditError, ValueError, ProjectError) as exc:
             log.warning("%s of %r failed: %s", "redo" if redo else "undo", self.text(), exc)
             self.failed = True
             self.setObsolete(True)

@@ -10,13 +10,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sqlite3
 import sys
 
-COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton")
+COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink",
+            "frames")
 
 
 class CommandError(Exception):
     """A user-facing failure: the message is printed as one line and the exit code is 2."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, OSError) else f"{type(exc).__name__}: {text}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except CommandError as exc:
         print(f"hglabel {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:  # a file the command did not expect to fail: still one line
+        logging.getLogger(__name__).debug("%s failed", args.command, exc_info=True)
+        print(f"hglabel {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"hglabel {args.command}: interrupted", file=sys.stderr)

@@ -38,6 +38,7 @@ class ExportRunner(QObject):
     def start(self, store: ProjectStore, out: Path, labelled: bool, include_predictions: bool) -> None:
         def work() -> None:
             try:
+                out.parent.mkdir(parents=True, exist_ok=True)
                 report = export_coco(store, out, labelled=labelled, include_predictions=include_predictions)
             except (ExportError, OSError, ValueError) as exc:
                 self.finished.emit(None, str(exc))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -20,30 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from model.annotations.presets import PRESET_NAMES, load_preset
-from model.annotations.skeleton import Skeleton, SkeletonError
+from model.annotations.skeleton import Skeleton, SkeletonError, skeleton_from_json
 
 FROM_FILE = "file"
-
-
-def skeleton_from_json(path: str | Path) -> Skeleton:
-    """A skeleton JSON file, or the keypoint category of a COCO file; SkeletonError names the file."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SkeletonError(f"{path}: cannot read JSON: {exc}") from exc
-    if isinstance(data, dict) and "categories" in data:
-        cats = [c for c in data.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")]
-        if not cats:
-            raise SkeletonError(f"{path}: COCO file has no category with 'keypoints'")
-        try:
-            return Skeleton.from_coco_category(cats[0])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SkeletonError(f"{path}: categories[0]: {exc}") from exc
-    try:
-        return Skeleton.from_dict(data)
-    except SkeletonError as exc:
-        raise SkeletonError(f"{path}: {exc}") from exc
+EDITED = "edited"
 
 
 class NewProjectDialog(QDialog):
@@ -64,6 +43,10 @@ class NewProjectDialog(QDialog):
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit)
         path_row.addWidget(browse)
+        self._edited: Skeleton | None = None
+        self.edit_button = QPushButton("Edit names, edges, flip pairs…", objectName="edit_skeleton")
+        self.edit_button.clicked.connect(self.edit_skeleton)
+        self.editor = None
         self.preview = QLabel(wordWrap=True, objectName="skeleton_preview")
         self.error = QLabel(wordWrap=True, objectName="skeleton_error")
         self.error.setStyleSheet("color: #d33")
@@ -71,6 +54,7 @@ class NewProjectDialog(QDialog):
         form.addRow("Images:", QLabel(str(folder)))
         form.addRow("Skeleton:", self.combo)
         form.addRow("File:", path_row)
+        form.addRow("", self.edit_button)
         ok_cancel = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         buttons = QDialogButtonBox(ok_cancel)
         buttons.accepted.connect(self.accept)
@@ -97,8 +81,32 @@ class NewProjectDialog(QDialog):
         if path:
             self.choose_file(path)
 
+    def edit_skeleton(self) -> None:
+        """Open the skeleton editor on the chosen skeleton (or a one-keypoint start); its result is
+        offered as 'Edited skeleton' in the combo."""
+        from gui.dialogs.skeleton_editor import SkeletonEditor
+
+        try:
+            start = self._current()
+        except SkeletonError:
+            start = Skeleton("custom", ("keypoint_1",))
+        self.editor = SkeletonEditor(start, None, self)
+        self.editor.accepted.connect(self._take_edited)
+        self.editor.open()
+
+    def _take_edited(self) -> None:
+        self._edited = self.editor.change().new
+        if self.combo.findData(EDITED) < 0:
+            self.combo.addItem("Edited skeleton", EDITED)
+        index = self.combo.findData(EDITED)
+        self.combo.setItemText(index, f"Edited: {self._edited.name} ({self._edited.num_keypoints} keypoints)")
+        self.combo.setCurrentIndex(index)
+        self._update()
+
     def _current(self) -> Skeleton:
         choice = self.combo.currentData()
+        if choice == EDITED and self._edited is not None:
+            return self._edited
         if choice != FROM_FILE:
             return load_preset(choice)
         text = self.path_edit.text().strip()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QColorDialog,
     QDialog,
     QDialogButtonBox,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.item_models.keypoints import LEGEND as CONFIDENCE_LEGEND
 from gui.views.style import OverlayStyle, Rgb
 
 COLOR_FIELDS = (
@@ -28,7 +31,9 @@ COLOR_FIELDS = (
 
 
 class ColorButton(QPushButton):
-    """A button showing a colour; clicking opens a colour picker."""
+    """A button showing a colour; clicking opens a colour picker (`changed` when one is chosen)."""
+
+    changed = Signal(tuple)
 
     def __init__(self, rgb: Rgb, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,12 +50,15 @@ class ColorButton(QPushButton):
         color = QColorDialog.getColor(QColor(*self.rgb), self, "Choose a colour")
         if color.isValid():
             self.set_rgb((color.red(), color.green(), color.blue()))
+            self.changed.emit(self.rgb)
 
 
 class SettingsDialog(QDialog):
-    """Edits an OverlayStyle; `style()` returns the result."""
+    """Edits an OverlayStyle; `style()` is the result. 'Keyboard Shortcuts…' emits shortcuts_requested."""
 
-    def __init__(self, style: OverlayStyle, parent: QWidget | None = None) -> None:
+    shortcuts_requested = Signal()
+
+    def __init__(self, style: OverlayStyle, parent: QWidget | None = None, keep_zoom: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._base = style
@@ -64,7 +72,15 @@ class SettingsDialog(QDialog):
         self.point_size.setValue(style.point_size)
         form = QFormLayout()
         form.addRow("Review threshold (confidence):", self.threshold)
+        self.threshold.setToolTip(CONFIDENCE_LEGEND)
         form.addRow("Point size (pixels):", self.point_size)
+        self.keep_zoom_check = QCheckBox("Keep the zoom between images of the same size",
+                                         objectName="keep_zoom")
+        self.keep_zoom_check.setChecked(keep_zoom)
+        form.addRow("", self.keep_zoom_check)
+        self.shortcuts_button = QPushButton("Keyboard Shortcuts…", objectName="edit_shortcuts")
+        self.shortcuts_button.clicked.connect(self.shortcuts_requested)
+        form.addRow("Shortcuts:", self.shortcuts_button)
         self.colors: dict[str, ColorButton] = {}
         for name, label in COLOR_FIELDS:
             button = ColorButton(getattr(style, name))
@@ -82,6 +98,9 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
+    def keep_zoom(self) -> bool:
+        return self.keep_zoom_check.isChecked()
+
     def style(self) -> OverlayStyle:
         colors = {name: button.rgb for name, button in self.colors.items()}
         return replace(self._base, threshold=float(self.threshold.value()),
@@ -91,5 +110,6 @@ class SettingsDialog(QDialog):
         d = OverlayStyle()
         self.threshold.setValue(d.threshold)
         self.point_size.setValue(d.point_size)
+        self.keep_zoom_check.setChecked(True)
         for name, button in self.colors.items():
             button.set_rgb(getattr(d, name))

@@ -15,10 +15,10 @@ from gui.actions import shortcut_rows
 
 
 class ShortcutsDialog(QDialog):
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, bindings: dict | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = shortcut_rows()
+        rows = shortcut_rows(bindings)
         self.table = QTableWidget(len(rows), 3, objectName="shortcut_table")
         self.table.setHorizontalHeaderLabels(["Keys", "Action", "What it does"])
         for r, row in enumerate(rows):

@@ -1,9 +1,9 @@
 """Wires the heatmap inspector into the main window: dock, canvas overlay, peak path, marks, keys, scores.
 
-- Every inference result (the session's or ours) goes into an MB-bounded HeatmapCache keyed by
-  (image id, instance id, model) and updates the image's uncertainty score.
-- The dock shows the selected instance's prediction; on a cache miss the inference worker is asked
-  again ("heatmaps only": the session is told to ignore that request, so nothing is written).
+- Predictions come from the session's PredictionQueue (its one cache, keyed by image, instance and
+  model); every result it reports (`result_arrived`) updates the image's uncertainty score.
+- The dock shows the selected instance's prediction; on a cache miss the queue is asked for the
+  image's heatmaps only (nothing is written to the project).
 - Uncertainty scores live in memory here (the project schema has no place for them yet).
 """
 
@@ -19,17 +19,8 @@ from gui.inspector import list_model
 from gui.inspector.dock import SOURCE_KEYPOINT, HeatmapDock
 from gui.inspector.overlay import HEATMAP_Z, MARKS_Z, PATH_Z, HeatmapOverlay, PeakPath, UncertaintyMarks
 from gui.workers.inference import ImageResult
-from model.annotations.edits import move_keypoint
 from model.annotations.types import Instance, Prediction, ReviewStatus
-from model.inspect.correction import (
-    cell_size_px,
-    flip_partner,
-    maxima_candidates,
-    next_candidate,
-    swap_keypoints,
-)
 from model.inspect.geometry import peak_path
-from model.inspect.heatmap_cache import CacheKey, HeatmapCache
 from model.inspect.render import crop_under_heatmap
 from model.inspect.uncertainty import (
     ImageUncertainty,
@@ -45,10 +36,10 @@ FINISHED = (ReviewStatus.DONE, ReviewStatus.SKIPPED)
 class InspectorController(QObject):
     """Owns the inspector's widgets and state for one main window (see the module docstring)."""
 
-    def __init__(self, window, cache_mb: float = 256.0) -> None:
+    def __init__(self, window) -> None:
         super().__init__(window)
         self.window, self.session, self.canvas = window, window.session, window.canvas
-        self.cache = HeatmapCache(cache_mb)
+        self.queue = window.session.predictions
         self.scores: dict[int, ImageUncertainty] = {}
         self.dock = HeatmapDock(window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
@@ -72,9 +63,9 @@ class InspectorController(QObject):
         s.prediction_changed.connect(self.refresh)
         s.pixels_ready.connect(lambda _item: self.refresh())
         s.annotations_changed.connect(self._on_annotations)
-        s.model_changed.connect(self._on_model)
+        self.queue.model_changed.connect(self._on_model)
         s.project_changed.connect(self._on_project)
-        self.window.inference.worker.result.connect(self._on_result)
+        self.queue.result_arrived.connect(self._on_result)
         d.keypoint_selected.connect(self._on_dock_keypoint)
         d.stack_selected.connect(lambda _s: self.update_canvas_items())
         d.overlay_changed.connect(self.update_canvas_items)
@@ -85,33 +76,18 @@ class InspectorController(QObject):
         """Handlers of the inspector's actions (ids in gui.actions)."""
         d = self.dock
         return {
-            "next_maximum": lambda: self.tab_maximum(1), "previous_maximum": lambda: self.tab_maximum(-1),
-            "swap_flip": self.swap_flip, "next_uncertain": self.next_uncertain,
+            "next_uncertain": self.next_uncertain,
             "toggle_heatmap_overlay": d.overlay_check.toggle, "sort_uncertainty": d.sort_check.toggle,
             "filter_uncertain": d.only_uncertain_check.toggle,
         }
 
     # ---- predictions -----------------------------------------------------------------------------
     def model_id(self) -> str:
-        info = self.session.model_info
-        return "" if info is None else str(info.path)
+        return self.queue.model_id()
 
     def prediction_for(self, image_id: int, inst: Instance) -> Prediction | None:
-        """The cached prediction of one stored instance (whole-image results matched by box)."""
-        model = self.model_id()
-        pred = self.cache.get(CacheKey(image_id, inst.instance_id, model))
-        if pred is not None:
-            return pred
-        loose = self.cache.get(CacheKey(image_id, None, model))
-        if loose is not None and (tuple(map(float, loose.box)) == tuple(map(float, inst.box))
-                                  or len(self.session.instances) == 1):
-            return loose
-        selected = self.session.selected_instance
-        if selected is not None and selected.instance_id == inst.instance_id:
-            pred = self.session.current_prediction()
-            if pred is not None:
-                self.cache.put(CacheKey(image_id, inst.instance_id, model), pred)
-        return pred
+        """The queue's cached prediction of one stored instance."""
+        return self.queue.prediction_for(image_id, inst)
 
     def uncertainty_scores(self, inst: Instance) -> np.ndarray | None:
         """(K,) uncertainty scores of inst's cached prediction on the current image, or None."""
@@ -120,9 +96,6 @@ class InspectorController(QObject):
         return None if pred is None else keypoint_uncertainty(pred).score
 
     def _on_result(self, result: ImageResult) -> None:
-        model = self.model_id()
-        for iid, pred in result.predictions:
-            self.cache.put(CacheKey(result.image_id, iid, model), pred)
         self._score_result(result)
         if self.pending is not None and self.pending[0] == result.request_id:
             self.pending = None
@@ -168,15 +141,15 @@ class InspectorController(QObject):
         """Ask the worker for the current image's heatmaps (nothing is written to the project)."""
         s = self.session
         rec = s.current
-        if rec is None or s.inference is None or s.model_info is None or s.store is None:
+        if rec is None or self.queue.inference is None or self.queue.model_info is None or s.store is None:
             return None
         if self.pending is not None:
             if self.pending[1] == rec.id:
                 return self.pending[0]
-            s.inference.cancel(self.pending[0])
+            self.queue.cancel(self.pending[0])
         inst = self.target_instance()
         self._asked = (rec.id, None if inst is None else inst.instance_id, self.model_id())
-        rid = s.request_heatmaps(rec)
+        rid = self.queue.request_heatmaps(rec)
         self.pending = (rid, rec.id)
         return rid
 
@@ -253,7 +226,7 @@ class InspectorController(QObject):
         score = None if rec is None else self.scores.get(rec.id)
         if score is not None:
             line += (f"\nImage: worst {s.skeleton.keypoints[score.keypoint]} "
-                     f"(score {score.worst_score:.2f}), {score.uncertain_count} uncertain")
+                     f"(uncertainty {score.worst_score:.2f}), {score.uncertain_count} uncertain")
         d.uncertainty.setText(line)
 
     def update_marks(self) -> None:
@@ -281,52 +254,6 @@ class InspectorController(QObject):
         else:
             self.update_canvas_items()
 
-    def _selected(self) -> tuple[Instance, int, Prediction] | None:
-        s = self.session
-        inst, k = s.selected_instance, s.selected_k
-        if inst is None or k is None:
-            s.message.emit("Select a keypoint first")
-            return None
-        pred = self.prediction_for(s.current.id, inst)
-        if pred is None:
-            s.message.emit("No heatmaps for this instance yet (predict it with P)")
-            return None
-        return inst, k, pred
-
-    def tab_maximum(self, step: int = 1) -> bool:
-        """Move the selected keypoint to the next (step 1) / previous (-1) local maximum of its heatmap."""
-        chosen = self._selected()
-        if chosen is None:
-            return False
-        inst, k, pred = chosen
-        points, values = maxima_candidates(pred, k)
-        here = inst.keypoints.xy[k] if inst.keypoints.vis[k] > 0 else (np.inf, np.inf)
-        i = next_candidate(points, here, 0.75 * cell_size_px(pred.heatmap_to_image), step)
-        s = self.session
-        name = s.skeleton.keypoints[k]
-        x, y = points[i]
-        if s.pixels is not None:  # a maximum outside the image is pulled onto its border
-            w, h = s.pixels.size
-            x, y = min(max(x, -0.5), w - 0.5), min(max(y, -0.5), h - 0.5)
-        ok = s.commit(move_keypoint(s.current.id, inst, k, x, y), f"{name} to maximum {i + 1}")
-        if ok:
-            s.message.emit(f"{name}: maximum {i + 1} of {len(points)} (value {values[i]:.2f})")
-        return ok
-
-    def swap_flip(self) -> bool:
-        """Swap the selected keypoint with its left/right partner (one undo step)."""
-        s = self.session
-        inst, k = s.selected_instance, s.selected_k
-        if inst is None or k is None:
-            s.message.emit("Select a keypoint first")
-            return False
-        partner = flip_partner(s.skeleton, k)
-        if partner is None:
-            s.message.emit(f"{s.skeleton.keypoints[k]} has no left/right partner")
-            return False
-        names = s.skeleton.keypoints
-        return s.commit(swap_keypoints(s.current.id, inst, k, partner), f"Swap {names[k]} ↔ {names[partner]}")
-
     def next_uncertain(self) -> bool:
         """Go to the next image in uncertainty order (done and skipped images are passed over)."""
         s = self.session
@@ -342,15 +269,12 @@ class InspectorController(QObject):
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def _on_model(self, _info) -> None:
-        model = self.model_id()
-        self.cache.discard_where(lambda key: key.model_id != model)
         self.scores.clear()
         self._push_scores()
         self.pending = None
         self.refresh()
 
     def _on_project(self) -> None:
-        self.cache.clear()
         self.scores.clear()
         self._push_scores()
         self.pending, self.shown = None, None

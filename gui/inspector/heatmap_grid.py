@@ -123,6 +123,7 @@ class HeatmapGrid(pg.GraphicsView):
         """
         self._pred, self._names, self._underlay = prediction, list(names), underlay
         self._cells, self._shape, self._rgb = [], None, {}
+        self.hovered.emit("")  # a read-out of the previous prediction would be stale
         for item in self._images + self._labels:
             item.hide()
         self._peaks.setData([], [])
@@ -267,6 +268,11 @@ class HeatmapGrid(pg.GraphicsView):
         value = float(pred.stack_heatmaps[s, k, int(round(v)), int(round(u))])
         xy = pred.heatmap_to_image[:, :2] @ (u, v) + pred.heatmap_to_image[:, 2]
         return f"stack {s + 1} · {self._name(k)} · {value:.3f} · x {xy[0]:.1f}, y {xy[1]:.1f}"
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """The read-out clears when the mouse leaves the grid."""
+        self.hovered.emit("")
+        super().leaveEvent(event)
 
     def _on_move(self, scene_pos) -> None:
         hit = self.cell_at(self.view.mapSceneToView(scene_pos)) if self._pred is not None else None

@@ -11,6 +11,7 @@ import math
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from gui.item_models.image_list import IMAGE_ID_ROLE, ImageListModel, StatusFilterModel
+from gui.item_models.keypoints import LEGEND
 
 UNCERTAINTY_ROLE = Qt.ItemDataRole.UserRole + 20
 _ANY = QModelIndex | QPersistentModelIndex
@@ -89,7 +90,7 @@ class UncertaintyFilterModel(StatusFilterModel):
             return base
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{base}  {'⚠ ' if value > 1.0 else ''}{value:.2f}"
-        return f"{base}\nuncertainty {value:.2f} (worst keypoint; > 1 is uncertain)"
+        return f"{base}\nuncertainty {value:.2f} (worst keypoint; > 1 is uncertain)\n\n{LEGEND}"
 
 
 def install(panel) -> UncertaintyFilterModel:

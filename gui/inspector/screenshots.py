@@ -91,7 +91,7 @@ def _inject(window, skeleton: Skeleton, gt) -> None:
         status = SetStatus(record.id, ReviewStatus.UNLABELLED, ReviewStatus.PREDICTED)
         s.commit(status, "status", by_person=False)
         inst = s.store.instances(record.id)[0]
-        insp.cache.put(CacheKey(record.id, inst.instance_id, insp.model_id()), pred)
+        window.session.predictions.cache.put(CacheKey(record.id, inst.instance_id, insp.model_id()), pred)
         insp._set_score(record.id, image_uncertainty([pred]))
     s.show_image(s.records[0].id)
 
@@ -143,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         window.open_folder(folder, skeleton, args.checkpoint)
         _wait(app, lambda: window.session.pixels is not None)
         if args.checkpoint:
-            _wait(app, lambda: window.session.model_info is not None)
-            window.session.predict_current()
+            _wait(app, lambda: window.session.predictions.model_info is not None)
+            window.session.predictions.predict_current()
             _wait(app, lambda: window.session.instances)
         else:
             _inject(window, skeleton, gt)

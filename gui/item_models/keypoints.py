@@ -20,7 +20,7 @@ from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance
 
 STATES = ("predicted", "confirmed", "occluded", "absent", "flagged")
-COLUMNS = ("Keypoint", "State", "Confidence", "Uncertainty")
+COLUMNS = ("Keypoint", "State", "Conf.", "Unc.")  # full names in the header tooltips
 STATE_ROLE = Qt.ItemDataRole.UserRole + 30
 LEGEND = (
     "Confidence: the heatmap's peak for a predicted keypoint, 0–1, higher is better; the toolbar's "
@@ -32,7 +32,7 @@ _TIPS = (
     "Colour swatch and name (click a row or press ↑/↓ to select a keypoint)",
     "predicted: set by the model · confirmed: set by a person · occluded: v = 1 · absent: not labelled "
     "(v = 0) · flagged: predicted with confidence below the review threshold or uncertainty above 1",
-    LEGEND, LEGEND,
+    "Confidence. " + LEGEND, "Uncertainty. " + LEGEND,
 )
 _STATE_COLORS = {"predicted": (70, 140, 230), "confirmed": (60, 180, 90), "occluded": (200, 160, 60),
                  "absent": (140, 140, 140), "flagged": (230, 60, 60)}

@@ -121,7 +121,7 @@ class TrainDialog(QDialog):
         self.counter.counted.connect(self._on_counted)
         self.session.project_changed.connect(self._refresh_if_shown)
         self.session.progress_changed.connect(lambda _d, _t: self._refresh_if_shown())
-        self.session.model_changed.connect(lambda _info: self._refresh_if_shown())
+        self.session.predictions.model_changed.connect(lambda _info: self._refresh_if_shown())
 
     # ---- state from the session -----------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -134,7 +134,7 @@ class TrainDialog(QDialog):
 
     def refresh(self) -> None:
         """Re-read the data summary and the current model (the run going on, if any, is not touched)."""
-        info = self.session.model_info
+        info = self.session.predictions.model_info
         if not self.runner.is_running():
             self.form.set_current_model(info.path if info is not None else None)
         store = self.session.store

@@ -27,14 +27,15 @@ def not_done_records(session) -> list:
 def predict_not_done(session) -> int | None:
     """Queue every not-done image as the session's batch (like Predict All Unlabelled, wider);
     returns the request id, or None when there is nothing to do or no model."""
-    if session.store is None or session.inference is None or session.model_info is None:
+    queue = session.predictions
+    if session.store is None or queue.inference is None or queue.model_info is None:
         return None
     records = not_done_records(session)
     if not records:
         session.message.emit("Every image is done")
         return None
     session.message.emit(f"Re-predicting {len(records)} images with the new model …")
-    return session.predict_batch(records)
+    return session.predictions.predict_batch(records)
 
 
 class ModelSwap(QObject):
@@ -50,20 +51,20 @@ class ModelSwap(QObject):
         self.request_id: int | None = None
 
     def start(self) -> None:
-        self.session.model_changed.connect(self._on_model)
-        self.session.model_failed.connect(self._on_failed)
-        self.session.load_checkpoint(str(self.checkpoint))
+        self.session.predictions.model_changed.connect(self._on_model)
+        self.session.predictions.model_failed.connect(self._on_failed)
+        self.session.predictions.load_checkpoint(str(self.checkpoint))
 
     def _disconnect(self) -> None:
-        self.session.model_changed.disconnect(self._on_model)
-        self.session.model_failed.disconnect(self._on_failed)
+        self.session.predictions.model_changed.disconnect(self._on_model)
+        self.session.predictions.model_failed.disconnect(self._on_failed)
 
     def _on_model(self, info) -> None:
         if Path(info.path) != self.checkpoint:
             return  # another load finished first
         self._disconnect()
         self.request_id = predict_not_done(self.session)
-        self.predicting.emit(0 if self.request_id is None else self.session.batch_total)
+        self.predicting.emit(0 if self.request_id is None else self.session.predictions.batch_total)
 
     def _on_failed(self, text: str) -> None:
         self._disconnect()

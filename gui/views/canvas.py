@@ -84,6 +84,8 @@ class ImageCanvas(pg.GraphicsView):
         self.layer = KeypointLayer()
         self.view_box.addItem(self.layer, ignoreBounds=True)
         self._size: tuple[int, int] | None = None
+        self._last_size: tuple[int, int] | None = None  # of the last image shown, kept while empty
+        self.keep_zoom = True  # the next image of the same size keeps the zoom (else: fit)
         self._overlays: list[QGraphicsItem] = []
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -110,10 +112,14 @@ class ImageCanvas(pg.GraphicsView):
         self._keep = buffer  # the QImage shares this memory
         self.image_item.setPixmap(QPixmap.fromImage(qimage))
         size = (qimage.width(), qimage.height())
-        changed = self._size != size
-        self._size = size
-        if fit or changed:
+        changed = self._last_size != size
+        self._size = self._last_size = size
+        if fit or changed or not self.keep_zoom:
             self.fit()
+
+    def forget_zoom(self) -> None:
+        """The next image fits the view whatever its size (a new project)."""
+        self._last_size = None
 
     def fit(self) -> None:
         """Zoom so the whole image is visible."""

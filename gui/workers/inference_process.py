@@ -40,30 +40,6 @@ class ModelInfo:
     input_size: tuple[int, int]
 
 
-def load_predictor(path: str, project_skeleton: Skeleton | None, device: str = "auto",
-                   flip_test: bool = False):
-    """A Predictor for path: our own format keeps its skeleton (must match the project's keypoints);
-    a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
-    from model.infer.checkpoint import CheckpointError, load_checkpoint
-    from model.infer.predictor import Predictor
-
-    try:
-        bundle = load_checkpoint(path)
-    except CheckpointError as first:
-        if project_skeleton is None:
-            raise
-        try:
-            bundle = load_checkpoint(path, project_skeleton)
-        except CheckpointError:
-            raise first from None
-    if project_skeleton is not None and bundle.skeleton.keypoints != project_skeleton.keypoints:
-        raise ValueError(
-            f"{path}: the checkpoint's keypoints {list(bundle.skeleton.keypoints)} differ from the "
-            f"project's {list(project_skeleton.keypoints)}"
-        )
-    return Predictor(bundle, device=device, flip_test=flip_test)
-
-
 def model_info(path: str, predictor) -> ModelInfo:
     cfg = predictor.config
     return ModelInfo(path, Path(path).name, predictor.device_name, predictor.precision, predictor.skeleton,
@@ -108,6 +84,8 @@ def _leave_a_core() -> None:
 
 def serve(conn) -> None:
     """The child's main loop (target of the spawned process)."""
+    from model.infer.predictor import load_predictor  # torch: only in the child
+
     with contextlib.suppress(OSError):
         os.nice(CHILD_NICE)
     _leave_a_core()

@@ -199,3 +199,24 @@ def guess_flip_pairs(names: tuple[str, ...]) -> tuple[Pair, ...]:
                     pairs.append((i, j))
                 break
     return tuple(pairs)
+
+
+def skeleton_from_json(path: str | Path) -> Skeleton:
+    """A skeleton JSON file, or the keypoint category of a COCO file; SkeletonError names the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SkeletonError(f"{path}: cannot read JSON: {exc}") from exc
+    if isinstance(data, dict) and "categories" in data:
+        cats = [c for c in data.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")]
+        if not cats:
+            raise SkeletonError(f"{path}: COCO file has no category with 'keypoints'")
+        try:
+            return Skeleton.from_coco_category(cats[0])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SkeletonError(f"{path}: categories[0]: {exc}") from exc
+    try:
+        return Skeleton.from_dict(data)
+    except SkeletonError as exc:
+        raise SkeletonError(f"{path}: {exc}") from exc

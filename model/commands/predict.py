@@ -1,4 +1,5 @@
-"""`hglabel predict IMAGES_DIR --checkpoint CKPT --out RESULTS.json`: COCO keypoint results for a folder."""
+"""`hglabel predict IMAGES_DIR|VIDEO --checkpoint CKPT --out RESULTS.json`: COCO keypoint results for a
+folder of images or every frame of a video (`--csv`: also DeepLabCut's CSV layout)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,18 @@ exit status:
   1  images were found but none could be read
   2  bad arguments: folder, checkpoint, skeleton, ground truth file
 
+video (mp4 avi mov mkv m4v webm):
+  every frame is predicted; image ids are frame indices (0-based) and RESULTS.images.json lists
+  [{id, file_name "<stem>_<index:06d>.png", width, height, frame_index, video}]. Each frame's crop is
+  placed from the previous frame's result (one crop pass) and falls back to the whole-image search
+  when that loses the animal (--no-track: search on every frame). Entries also carry `tracked` and
+  `uncertainty`. --csv writes RESULTS.csv as DeepLabCut does (scorer/bodyparts/coords header rows,
+  x, y, likelihood per body part; pandas: read_csv(path, header=[0, 1, 2], index_col=0)).
+
 distributed:
   torchrun --nproc_per_node N -m model.cli predict ...   (or python -m torch.distributed.run ...)
-  each rank predicts every N-th image; rank 0 merges the ranks' partial files and writes the output.
+  each rank predicts every N-th image (a video: one contiguous block of frames per rank); rank 0
+  merges the ranks' partial files and writes the output.
 """
 
 
@@ -43,8 +53,8 @@ def register(subparsers) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR",
-                        help="folder of images (searched recursively)")
+    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR|VIDEO",
+                        help="folder of images (searched recursively) or a video file")
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT",
                         help="hglabel checkpoint or pytorch-pose .pth.tar")
     parser.add_argument("--out", required=True, type=Path, metavar="RESULTS.json",
@@ -59,6 +69,10 @@ def register(subparsers) -> None:
     parser.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop")
     parser.add_argument("--decode", default="dark", choices=("dark", "argmax"),
                         help="heatmap peak decoding (default dark: sub-pixel)")
+    parser.add_argument("--csv", action="store_true",
+                        help="video: also write RESULTS.csv in DeepLabCut's layout")
+    parser.add_argument("--no-track", dest="track", action="store_false",
+                        help="video: whole-image search on every frame instead of tracking the crop")
     parser.set_defaults(run=run)
 
 
@@ -107,7 +121,17 @@ def _plan(args: argparse.Namespace, predictor) -> tuple[list, int]:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    if not args.images_dir.is_dir():
+    from model.io.video import is_video_path
+
+    args.video = is_video_path(args.images_dir) and not args.images_dir.is_dir()
+    if args.video:
+        if not args.images_dir.is_file():
+            raise CommandError(f"{args.images_dir}: no such video file")
+        if args.coco is not None:
+            raise CommandError("--coco is for image folders, not videos")
+    elif args.csv:
+        raise CommandError("--csv is for videos (DeepLabCut's per-frame layout)")
+    elif not args.images_dir.is_dir():
         raise CommandError(f"{args.images_dir}: not a folder")
     if args.batch_size < 1:
         raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -166,6 +190,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     predictor = _predictor(args, rank_device(args.device, ranks))
+    if args.video:
+        from model.commands._predict_video import run_video
+
+        return run_video(args, predictor, ranks)
     jobs, category_id = _plan(args, predictor)
     if not jobs:
         what = f"annotated images of {args.coco}" if args.coco else "images (jpg jpeg png bmp tif tiff webp)"

@@ -32,6 +32,13 @@ FORMAT = "hglabel-checkpoint"
 VERSION = 1
 PYTORCH_POSE_INPUT = (256, 256)
 _META_SCALARS = (str, int, float, bool, type(None))
+# Bounds on a header's config, checked before anything is allocated: far above any real network
+# (the paper's is 8 stacks, 256 features, depth 4, 256²), far below what exhausts memory.
+CONFIG_BOUNDS = {"num_keypoints": (1, 1024), "stacks": (1, 32), "blocks": (1, 32), "features": (1, 2048),
+                 "depth": (1, 8)}
+MAX_INPUT_SIDE = 4096
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")  # torch.save's old format
 
 
 class CheckpointError(Exception):
@@ -54,15 +61,36 @@ class ModelBundle:
 def _cause(exc: Exception) -> str:
     """The informative line of a torch.load error (its text is mostly boilerplate)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    boilerplate = ("Weights only load failed", "Check the documentation")
+    boilerplate = ("Weights only load failed", "Check the documentation", "Please file an issue")
     useful = [ln for ln in lines if "GLOBAL" in ln] or [ln for ln in lines if not ln.startswith(boilerplate)]
     text = (useful or lines or [""])[0].removeprefix("WeightsUnpickler error: ")
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def _read(path: Path) -> object:
-    if not path.is_file():
+def _check_file(path: Path) -> None:
+    """A regular file that torch.save wrote (zip or its legacy format); else say what it is."""
+    if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file (a FIFO, socket or device); give a checkpoint "
+                              "file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if head.startswith(_ZIP_MAGIC) or _LEGACY_MAGIC in head:
+        return
+    if head[:1] == b"\x80":
+        raise CheckpointError(f"{path}: a plain Python pickle, not a file written by torch.save; hglabel "
+                              "reads only torch checkpoints (torch.save of tensors and plain data)")
+    raise CheckpointError(f"{path}: not a readable checkpoint (not a file written by torch.save)")
+
+
+def _read(path: Path) -> object:
+    _check_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, … for bad files
@@ -92,6 +120,24 @@ def _check_keypoints(path: Path, config: HourglassConfig, skeleton: Skeleton) ->
         )
 
 
+def _check_bounds(config: object, path: Path) -> None:
+    """Refuse header values outside CONFIG_BOUNDS / MAX_INPUT_SIDE (one line naming field and bounds)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: malformed checkpoint header: 'config' is not a dictionary")
+    for name, (lo, hi) in CONFIG_BOUNDS.items():
+        value = config.get(name)
+        if name not in config:
+            continue
+        if type(value) is not int or not lo <= value <= hi:
+            raise CheckpointError(f"{path}: checkpoint header: {name} {value!r} is outside {lo}..{hi}")
+    if "input_size" in config:
+        size = config["input_size"]
+        if (not isinstance(size, list | tuple) or len(size) != 2
+                or any(type(v) is not int or not 1 <= v <= MAX_INPUT_SIDE for v in size)):
+            raise CheckpointError(f"{path}: checkpoint header: input_size {size!r} must be two sides of "
+                                  f"1..{MAX_INPUT_SIDE} pixels")
+
+
 def _own_bundle(raw: dict, path: Path, skeleton: Skeleton | None) -> ModelBundle:
     version = raw.get("version")
     if not isinstance(version, int) or version < 1:
@@ -100,6 +146,7 @@ def _own_bundle(raw: dict, path: Path, skeleton: Skeleton | None) -> ModelBundle
         raise CheckpointError(
             f"{path}: written by a newer hglabel (version {version}); this one reads {VERSION}"
         )
+    _check_bounds(raw.get("config"), path)
     try:
         config = HourglassConfig.from_dict(raw["config"])
         file_skeleton = Skeleton.from_dict(raw["skeleton"])

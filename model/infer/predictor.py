@@ -211,3 +211,26 @@ class Predictor:
         if heatmaps.shape != expected:
             raise RuntimeError(f"network returned heatmaps {heatmaps.shape}, expected {expected}")
         return heatmaps
+
+
+def load_predictor(path: str | Path, project_skeleton: Skeleton | None, device: str = "auto",
+                   flip_test: bool = False, decode: str = "dark") -> Predictor:
+    """A Predictor for a project: our own format keeps its skeleton (whose keypoints must be the
+    project's); a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
+    from model.infer.checkpoint import CheckpointError
+
+    try:
+        bundle = load_checkpoint(path)
+    except CheckpointError as first:
+        if project_skeleton is None:
+            raise
+        try:
+            bundle = load_checkpoint(path, project_skeleton)
+        except CheckpointError:
+            raise first from None
+    if project_skeleton is not None and bundle.skeleton.keypoints != project_skeleton.keypoints:
+        raise ValueError(
+            f"{path}: the checkpoint's keypoints {list(bundle.skeleton.keypoints)} differ from the "
+            f"project's {list(project_skeleton.keypoints)}"
+        )
+    return Predictor(bundle, device=device, flip_test=flip_test, decode=decode)

@@ -82,8 +82,11 @@ class KeypointUncertainty:
         """One line for a tooltip or status bar, e.g. 'snout: stacks disagree (score 1.8)'."""
         name = names[k] if names is not None else f"keypoint {k + 1}"
         flip = "" if self.flip_px is None else f", flip {self.flip_px[k]:.1f} px"
+        score = float(self.score[k])
+        verdict = (f"uncertain, {REASONS[int(self.reason[k])]}" if score > 1.0
+                   else "certain")  # a reason is named only when its score passes the threshold (1)
         return (
-            f"{name}: {REASONS[int(self.reason[k])]} (score {self.score[k]:.2f}; peak {self.peak[k]:.2f}, "
+            f"{name}: {verdict} (uncertainty {score:.2f}, 1 = threshold; peak {self.peak[k]:.2f}, "
             f"stacks {self.stack_px[k]:.1f} px{flip})"
         )
 

@@ -18,7 +18,11 @@ CocoImportError naming the file and the field ("annotations.json: annotations[3]
 - file_name: backslashes are read as '/', './' and '//' collapse; absolute paths, drive letters,
   '..' and control characters are refused; with `image_root`, the resolved path must stay inside
   the resolved root (a symbolic link leading out of it is refused too).
-- Coordinates and box values must be finite with |value| <= 1e9; boxes need w, h >= 0.
+- Coordinates and box values must be finite with |value| <= 1e9; boxes need w, h >= 0, and a box of
+  no size is a point annotation (at most one labelled keypoint); a labelled
+  keypoint may not lie more than half the image's side outside it; with `image_root`, each stated
+  width/height must equal the real file's (files that are absent are not judged). Every field of
+  the chosen category is validated even when `skeleton` replaces it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 from model.annotations.presets import load_preset
 from model.annotations.skeleton import Skeleton, SkeletonError, guess_flip_pairs
 from model.annotations.types import Instance, Keypoints, Source
+from model.io.coco_checks import describe_outside, keypoints_outside, size_mismatch, zero_box_problem
 from model.io.coco_types import CocoAnnotation, CocoDataset, CocoImage, CocoResult
 from model.io.coco_validate import MAX_SIDE, CocoImportError, Fields
 from model.io.coco_write import (
@@ -126,7 +131,7 @@ def _images(f: Fields, images: list, image_root: Path | None) -> list[CocoImage]
     return out
 
 
-def _instance(f: Fields, ann: dict, where: str, k: int, category_id: int) -> Instance:
+def _instance(f: Fields, ann: dict, where: str, k: int, category_id: int, size: tuple[int, int]) -> Instance:
     flat = f.numbers(f.key(ann, "keypoints", where), f"{where}.keypoints", 3 * k,
                      f" ({k} keypoints × 3)").reshape(k, 3)
     v = flat[:, 2]
@@ -137,9 +142,16 @@ def _instance(f: Fields, ann: dict, where: str, k: int, category_id: int) -> Ins
                f"visibility of keypoint {j} must be 0, 1 or 2, got {v[j]:g}")
     vis = v.astype(np.int8)
     xy = np.where(vis[:, None] > 0, flat[:, :2], 0.0)
+    far = keypoints_outside(xy[None], vis[None], np.array([size]))
+    if far is not None:
+        j = far[1]
+        f.fail(f"{where}.keypoints[{3 * j}]", describe_outside(tuple(xy[j]), size))
     box = f.numbers(f.key(ann, "bbox", where), f"{where}.bbox", 4, " [x, y, w, h]")
     if box[2] < 0 or box[3] < 0:
         f.fail(f"{where}.bbox", f"negative size {box[2]:g}×{box[3]:g}")
+    if zero_box_problem(box[None], vis[None]) is not None:
+        f.fail(f"{where}.bbox", f"box of no size {box[2]:g}×{box[3]:g} around {int((vis > 0).sum())} "
+               "labelled keypoints (a point annotation has at most one)")
     keypoints = Keypoints(xy, vis, human=vis > 0)
     track = ann.get("track_id")
     track = None if track is None else f.int_(track, f"{where}.track_id")
@@ -147,7 +159,7 @@ def _instance(f: Fields, ann: dict, where: str, k: int, category_id: int) -> Ins
                     box_set=True, track_id=track)
 
 
-def _annotations(f: Fields, anns: list, image_ids: set[int], category_ids: set[int],
+def _annotations(f: Fields, anns: list, sizes: dict[int, tuple[int, int]], category_ids: set[int],
                  category_id: int, k: int) -> list[CocoAnnotation]:
     out: list[CocoAnnotation] = []
     ids: dict[int, int] = {}
@@ -162,12 +174,12 @@ def _annotations(f: Fields, anns: list, image_ids: set[int], category_ids: set[i
         if cid not in category_ids:
             f.fail(f"{where}.category_id", f"unknown category id {cid}")
         image_id = f.int_(f.key(ann, "image_id", where), f"{where}.image_id")
-        if image_id not in image_ids:
+        if image_id not in sizes:
             f.fail(f"{where}.image_id", f"unknown image id {image_id}")
         crowd = f.flag(ann.get("iscrowd", 0), f"{where}.iscrowd")
         if cid != category_id or crowd:
             continue
-        out.append(CocoAnnotation(aid, image_id, _instance(f, ann, where, k, category_id)))
+        out.append(CocoAnnotation(aid, image_id, _instance(f, ann, where, k, category_id, sizes[image_id])))
     return out
 
 
@@ -184,12 +196,24 @@ def parse_coco(data: Any, source: str = "<memory>", image_root: Path | None = No
     anns = f.list_(f.key(data, "annotations", ""), "annotations")
     categories = f.list_(f.key(data, "categories", ""), "categories")
     index, cat = _choose_category(f, categories, skeleton)
-    chosen = skeleton if skeleton is not None else _category_skeleton(f, index, cat)
+    own = _category_skeleton(f, index, cat)  # every field of the category is checked, even when unused
+    chosen = skeleton if skeleton is not None else own
     category_ids = {int(c["id"]) for c in categories}
     coco_images = _images(f, images, image_root)
-    coco_anns = _annotations(f, anns, {im.id for im in coco_images}, category_ids, int(cat["id"]),
-                             chosen.num_keypoints)
+    if image_root is not None:
+        _check_sizes(f, coco_images, image_root)
+    coco_anns = _annotations(f, anns, {im.id: (im.width, im.height) for im in coco_images}, category_ids,
+                             int(cat["id"]), chosen.num_keypoints)
     return CocoDataset(chosen, int(cat["id"]), coco_images, coco_anns)
+
+
+def _check_sizes(f: Fields, images: list[CocoImage], root: Path) -> None:
+    sizes = np.array([(im.width, im.height) for im in images], np.int64).reshape(-1, 2)
+    found = size_mismatch([im.file_name for im in images], sizes, Path(root))
+    if found is not None:
+        i, (w, h) = found
+        f.fail(f"images[{i}]", f"width × height {images[i].width}×{images[i].height} but "
+               f"{images[i].file_name} is {w}×{h} pixels")
 
 
 def read_json(path: str | Path) -> Any:

@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from model.io.names import name_problem
+
 MAX_ID = 2**63 - 1  # ids must fit SQLite's INTEGER
 MAX_SIDE = 2**31 - 1
 MAX_COORD = 1e9  # |x|, |y|, box values: beyond this a number is a corrupt file, not an image position
@@ -160,6 +162,9 @@ class Fields:
         if not parts or unified.endswith("/"):
             self.fail(where, f"{name!r} does not name a file")
         clean = "/".join(parts)
+        problem = name_problem(clean)
+        if problem:
+            self.fail(where, f"{name!r} {problem}")
         if image_root is not None:
             self._inside(clean, name, where, image_root)
         return clean

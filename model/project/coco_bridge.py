@@ -21,6 +21,7 @@ Decisions (also in CONTEXT.md):
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -153,10 +154,26 @@ def import_coco(coco_path: str | Path, images_dir: str | Path, project: str | Pa
             return _import_into(store, read_coco(data, str(coco_path), store.image_root, store.skeleton),
                                 replace)
     bulk = read_coco(data, str(coco_path), images_dir, skeleton)
-    with ProjectStore.create(path, images_dir, bulk.skeleton, scan=False) as store:
-        report = _import_into(store, bulk, replace)
-        store.rescan()
-        return report
+    return _import_new(path, images_dir, bulk)
+
+
+def _import_new(path: Path, images_dir: Path, bulk: BulkCoco) -> ImportReport:
+    """All or nothing: the new project is built beside path and renamed into place when complete, so
+    an interrupted import leaves no project (never one with images and no labels)."""
+    tmp = path.with_name(path.name + ".importing")
+    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        leftover.unlink(missing_ok=True)
+    try:
+        with ProjectStore.create(tmp, images_dir, bulk.skeleton, scan=False) as store:
+            report = _import_into(store, bulk, False)
+            store.rescan()
+        if path.exists():
+            raise ProjectError(f"{path}: a project appeared there while importing; nothing was changed")
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+    return replace(report, project=path.resolve())
 
 
 def read_coco(data, source: str, image_root: Path, skeleton: Skeleton | None) -> BulkCoco:

@@ -5,7 +5,7 @@ accepts (exact int/float JSON types, already-clean file names, no symbolic-link 
 and for those it yields exactly the values parse_coco would. Anything else returns None and the
 caller hands the file to parse_coco, whose error names the file and the field. The category is
 always read by parse_coco itself (on a copy without images and annotations), so skeleton rules
-live in one place. tests/model/test_project_coco_bulk.py checks the subset/equality property.
+live in one place. tests/model/project/test_coco_bulk.py checks the subset/equality property.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from model.annotations.skeleton import Skeleton
 from model.io.coco import CocoDataset, parse_coco
+from model.io.coco_checks import keypoints_outside, size_mismatch, zero_box_problem
 from model.io.coco_validate import MAX_COORD, MAX_ID, MAX_SIDE
 from model.project import rows
 
@@ -98,10 +99,14 @@ def _images(images: list, root: Path | None) -> tuple[np.ndarray, list[str], np.
         return None
     if root is not None and not _inside_root(names, root):
         return None
-    return np.array(ids, np.int64), names, np.array(sizes, np.int64).reshape(-1, 2)
+    size_arr = np.array(sizes, np.int64).reshape(-1, 2)
+    if root is not None and size_mismatch(names, size_arr, Path(root)) is not None:
+        return None
+    return np.array(ids, np.int64), names, size_arr
 
 
-def _annotations(anns: list, image_ids: set[int], category_ids: set[int], category_id: int, k: int):
+def _annotations(anns: list, sizes: dict[int, tuple[int, int]], category_ids: set[int], category_id: int,
+                 k: int):
     if any(type(a) is not dict for a in anns):
         return None
     try:
@@ -115,7 +120,7 @@ def _annotations(anns: list, image_ids: set[int], category_ids: set[int], catego
         return None
     if any(type(c) is not int or c not in (0, 1) for c in crowd):
         return None
-    if not set(cats) <= category_ids or not set(imgs) <= image_ids:
+    if not set(cats) <= category_ids or not set(imgs) <= sizes.keys():
         return None
     kept = [a for a, c, z in zip(anns, cats, crowd, strict=True) if c == category_id and z == 0]
     try:
@@ -131,6 +136,9 @@ def _annotations(anns: list, image_ids: set[int], category_ids: set[int], catego
     flat = flat.reshape(-1, k, 3)
     v = flat[:, :, 2]
     if not np.isin(v, (0.0, 1.0, 2.0)).all():
+        return None
+    ann_sizes = np.array([sizes[a["image_id"]] for a in kept], np.int64).reshape(-1, 2)
+    if keypoints_outside(flat[:, :, :2], v, ann_sizes) is not None or zero_box_problem(box, v) is not None:
         return None
     kp = np.zeros(flat.shape[:2], rows.KP_DTYPE)
     labelled = v > 0
@@ -154,7 +162,8 @@ def bulk_parse(data: Any, source: str, image_root: Path | None = None,
     if images is None:
         return None
     category_ids = {int(c["id"]) for c in data["categories"]}
-    anns = _annotations(data["annotations"], set(images[0].tolist()), category_ids, head.category_id,
+    sizes = dict(zip(images[0].tolist(), map(tuple, images[2].tolist()), strict=True))
+    anns = _annotations(data["annotations"], sizes, category_ids, head.category_id,
                         head.skeleton.num_keypoints)
     if anns is None:
         return None

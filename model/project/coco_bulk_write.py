@@ -2,12 +2,13 @@
 annotation dicts without per-instance value objects.
 
 `project_coco_dict(store, …)` returns exactly `build_coco(project_to_coco(store, …))` (the readable
-reference path in coco_bridge; tests/model/test_project_coco_bulk.py checks equality), in a
+reference path in coco_bridge; tests/model/project/test_coco_bulk.py checks equality), in a
 fraction of the time for large projects. Selection rules are documented in coco_bridge.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -18,6 +19,8 @@ from model.io.coco_write import ZERO_AREA
 from model.io.images import ImageReadError, read_image_size
 from model.project import rows
 from model.project.store import ImageRecord, ProjectError, ProjectStore
+
+log = logging.getLogger(__name__)
 
 
 class ExportError(ProjectError):
@@ -35,7 +38,10 @@ def coco_images(store: ProjectStore, records: list[ImageRecord]) -> list[CocoIma
                 width, height = read_image_size(path)
             except (ImageReadError, OSError) as exc:
                 raise ExportError(f"{path}: image size unknown and the file cannot be read: {exc}") from exc
-            store.set_image_size(rec.id, width, height)
+            try:
+                store.set_image_size(rec.id, width, height)
+            except ProjectError as exc:  # read-only, locked or gone: the size is only a cache
+                log.debug("image size of %s not stored: %s", rec.path, exc)
         out.append(CocoImage(rec.id, rec.path, int(width), int(height)))
     return out
 

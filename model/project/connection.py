@@ -25,26 +25,62 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed COMMIT (disk full, I/O error) leaves it open
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
-def connect(path: Path, durability: str) -> sqlite3.Connection:
-    """Open a project file (see schema.connect) and migrate it forward; errors become ProjectError."""
+class ProjectReadOnlyError(ProjectError):
+    """The project was opened read-only (file, folder or media not writable, disk full): no edits."""
+
+
+def connect(path: Path, durability: str, timeout: float | None = None,
+            read_only: bool = False) -> tuple[sqlite3.Connection, bool]:
+    """Open a project file (see schema.connect) and migrate it forward; errors become ProjectError.
+
+    Returns (connection, read_only). A file that cannot be written (read-only file, folder or media,
+    full disk) opens read-only instead of failing; so does any file when read_only is asked for.
+    timeout: seconds a write waits for another process's transaction (None: schema.BUSY_TIMEOUT_S).
+    """
+    timeout = schema.BUSY_TIMEOUT_S if timeout is None else timeout
     try:
-        conn = schema.connect(str(path), durability)
+        if read_only or (path.exists() and not os.access(path, os.W_OK)):
+            conn, read_only = schema.connect_read_only(str(path)), True
+        else:
+            try:
+                conn = schema.connect(str(path), durability, timeout)
+            except sqlite3.OperationalError as exc:
+                if not schema.is_read_only_cause(exc):
+                    raise
+                conn, read_only = schema.connect_read_only(str(path)), True
     except sqlite3.Error as exc:
         raise ProjectError(f"{path}: cannot open project file: {exc}") from exc
     except schema.SchemaError as exc:
         raise ProjectError(str(exc)) from exc
     try:
-        schema.migrate(conn, str(path))
-    except (schema.SchemaError, sqlite3.Error) as exc:
+        if read_only:
+            _check_version_read_only(conn, path)
+        else:
+            schema.migrate(conn, str(path))
+    except (schema.SchemaError, ProjectError, sqlite3.Error) as exc:
         conn.close()
+        if isinstance(exc, sqlite3.DatabaseError) and schema.is_busy(exc):
+            raise ProjectError(f"{path}: {schema.BUSY_MESSAGE}") from exc
         raise ProjectError(f"{path}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)) from exc
-    return conn
+    return conn, read_only
+
+
+def _check_version_read_only(conn: sqlite3.Connection, path: Path) -> None:
+    version = schema.user_version(conn)
+    if version == schema.SCHEMA_VERSION:
+        return
+    if version > schema.SCHEMA_VERSION:
+        schema.migrate(conn, str(path))  # raises the "newer than this hglabel" SchemaError
+    raise ProjectError(f"{path}: read-only, and written by an older hglabel (format {version}, this one "
+                       f"needs {schema.SCHEMA_VERSION}): copy the project folder somewhere writable "
+                       "to open it")
 
 
 def marks_done(edit: Edit) -> bool:
@@ -59,7 +95,7 @@ def build_atomically(path: Path, root: Path, skeleton: Skeleton) -> None:
     tmp = path.with_name(path.name + ".creating")
     for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         leftover.unlink(missing_ok=True)
-    conn = connect(tmp, "normal")
+    conn, _ = connect(tmp, "normal")
     try:
         with transaction(conn):
             conn.execute("INSERT INTO meta VALUES ('skeleton', ?)", (json.dumps(skeleton.to_dict()),))
@@ -78,3 +114,13 @@ def root_for_meta(db_path: Path, root: Path) -> str:
     except ValueError:
         return str(root)
     return os.path.relpath(root, db_dir)
+
+
+def write_error(path: Path, exc: sqlite3.DatabaseError) -> ProjectError:
+    """The one-line ProjectError for a failed write (locked, read-only, full disk, I/O)."""
+    if schema.is_busy(exc):
+        return ProjectError(f"{path}: {schema.BUSY_MESSAGE}")
+    if schema.is_read_only_cause(exc):
+        return ProjectError(f"{path}: cannot write the project file ({exc}): nothing was changed; free disk "
+                            "space or make the file writable, then redo the edit")
+    return ProjectError(f"{path}: cannot write the project file: {exc}")

@@ -8,6 +8,7 @@ transaction and is committed before the call returns. There is no save step.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -18,22 +19,27 @@ from pathlib import Path
 from model.annotations.edits import Edit
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, ReviewStatus, Source
-from model.project import rows
+from model.project import integrity, rows
 from model.project.applier import StaleEditError, apply_edit
 from model.project.connection import (
     ProjectError,
+    ProjectReadOnlyError,
     build_atomically,
     connect,
     marks_done,
     root_for_meta,
     transaction,
+    write_error,
 )
+from model.project.guard import FileGuard, ProjectGoneError
 from model.project.paths import PathEscapeError, default_project_path, relative_image_path
 from model.project.scan import natural_sorted, scan_folder
 from model.project.skeleton_migration import migrate_blob
 
-__all__ = ["ImageRecord", "PathEscapeError", "ProjectError", "ProjectStore", "RescanReport",
-           "StaleEditError", "default_project_path"]
+log = logging.getLogger(__name__)
+
+__all__ = ["ImageRecord", "PathEscapeError", "ProjectError", "ProjectGoneError", "ProjectReadOnlyError",
+           "ProjectStore", "RescanReport", "StaleEditError", "default_project_path"]
 
 
 @dataclass(frozen=True)
@@ -63,18 +69,29 @@ _STATUS_OF = {str(s): s for s in ReviewStatus}  # faster than ReviewStatus(value
 class ProjectStore:
     """An open project file. Thread-safe (one connection behind a lock); use as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, image_root: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, image_root: Path, read_only: bool = False):
         self._conn = conn
         self._full_sync = conn.execute("PRAGMA synchronous").fetchone()[0] >= 2
         self._lock = threading.RLock()
         self.path = path
         self.image_root = image_root
+        self._guard = FileGuard(path, read_only)
         self._skeleton = self._load_skeleton()
+
+    @property
+    def read_only(self) -> bool:
+        """True when the file could only be opened for reading: viewing and export work, edits do not."""
+        return self._guard.read_only
+
+    @property
+    def gone(self) -> str | None:
+        """The message once the file was found removed or replaced (edits refused), else None."""
+        return self._guard.gone
 
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path, image_root: str | Path, skeleton: Skeleton, scan: bool = True,
-               durability: str = "normal") -> ProjectStore:
+               durability: str = "normal", busy_timeout: float | None = None) -> ProjectStore:
         """Create a new project file at path for images under image_root (scanned unless scan=False)."""
         path = Path(path)
         if path.exists() and path.stat().st_size > 0:
@@ -87,37 +104,52 @@ class ProjectStore:
         except OSError as exc:
             raise ProjectError(f"{path}: cannot create the project folder: {exc}") from exc
         build_atomically(path, root, skeleton)
-        store = cls.open(path, durability=durability)
+        store = cls.open(path, durability=durability, busy_timeout=busy_timeout)
         if scan:
             store.rescan()
         return store
 
     @classmethod
     def open(cls, path: str | Path, image_root: str | Path | None = None, skeleton: Skeleton | None = None,
-             durability: str = "normal") -> ProjectStore:
-        """Open an existing project (migrating it forward); create it if missing and both
-        image_root and skeleton are given. image_root overrides (and updates) the stored root."""
+             durability: str = "normal", busy_timeout: float | None = None,
+             read_only: bool = False) -> ProjectStore:
+        """Open an existing project (migrating it forward, then checking every row: a damaged file
+        raises ProjectDamagedError naming it); create it if missing and both image_root and skeleton
+        are given. image_root overrides (and updates) the stored root. A file that cannot be written
+        opens read-only (see `read_only`). busy_timeout: seconds a write waits for another process."""
         path = Path(path)
         if not path.exists():
             if image_root is None or skeleton is None:
                 raise ProjectError(f"{path}: no such project file")
             return cls.create(path, image_root, skeleton, durability=durability)
-        conn = connect(path, durability)
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if "skeleton" not in meta or "image_root" not in meta:
+        if not path.is_file():
+            raise ProjectError(f"{path}: not a project file (a folder or a special file)")
+        conn, read_only = connect(path, durability, busy_timeout, read_only)
+        try:
+            store = cls._checked(conn, path, read_only)
+            if image_root is not None:
+                store.set_image_root(image_root)
+        except BaseException:
             conn.close()
+            raise
+        return store
+
+    @classmethod
+    def _checked(cls, conn: sqlite3.Connection, path: Path, read_only: bool) -> ProjectStore:
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise integrity.ProjectDamagedError(f"{path}: damaged project file: {exc}") from exc
+        if "skeleton" not in meta or "image_root" not in meta:
             raise ProjectError(f"{path}: project file lacks its skeleton or image root")
-        if image_root is not None:
-            root = Path(image_root).resolve()
-            with transaction(conn):
-                conn.execute("UPDATE meta SET value=? WHERE key='image_root'", (root_for_meta(path, root),))
-        else:
-            root = (path.resolve().parent / meta["image_root"]).resolve()
-        return cls(conn, path.resolve(), root)
+        root = (path.resolve().parent / meta["image_root"]).resolve()
+        store = cls(conn, path.resolve(), root, read_only)
+        integrity.verify(conn, path, store.skeleton.num_keypoints)
+        return store
 
     @classmethod
     def open_folder(cls, folder: str | Path, skeleton: Skeleton | None = None, rescan: bool = True,
-                    durability: str = "normal") -> ProjectStore:
+                    durability: str = "normal", busy_timeout: float | None = None) -> ProjectStore:
         """Open (or create, when skeleton is given) the default project of an image folder; rescan it."""
         path = default_project_path(folder)
         if not path.exists():
@@ -125,10 +157,13 @@ class ProjectStore:
                 raise ProjectError(
                     f"{folder}: no project yet (looked for {path}); give a skeleton to create one"
                 )
-            return cls.create(path, folder, skeleton, durability=durability)
-        store = cls.open(path, durability=durability)
-        if rescan:
-            store.rescan()
+            return cls.create(path, folder, skeleton, durability=durability, busy_timeout=busy_timeout)
+        store = cls.open(path, durability=durability, busy_timeout=busy_timeout)
+        if rescan and not store.read_only:
+            try:
+                store.rescan()
+            except ProjectError as exc:  # locked by another writer, folder unreadable: labels still open
+                log.warning("%s", exc)
         return store
 
     def close(self) -> None:
@@ -211,6 +246,14 @@ class ProjectStore:
                     return apply_edit(self._conn, edit)
             finally:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
+
+    def set_image_root(self, image_root: str | Path) -> None:
+        """Record where the images are now (not undoable; model.project.relink checks the folder first)."""
+        root = Path(image_root).resolve()
+        with self._write():
+            stored = root_for_meta(self.path, root)
+            self._conn.execute("UPDATE meta SET value=? WHERE key='image_root'", (stored,))
+        self.image_root = root
 
     def sync(self) -> None:
         """Checkpoint the WAL into the database file and fsync it (e.g. on idle or before a backup)."""
@@ -401,5 +444,12 @@ class ProjectStore:
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        with self._lock, transaction(self._conn):
-            yield
+        """One write transaction, after the guard's checks; SQLite errors become ProjectError lines."""
+        with self._lock:
+            self._guard.check()
+            try:
+                with transaction(self._conn):
+                    yield
+            except sqlite3.DatabaseError as exc:
+                raise write_error(self.path, exc) from exc
+

@@ -26,8 +26,8 @@ def test_predict_all_never_stalls_the_event_loop(qtbot, window, openfield_full, 
         os.symlink(src, folder / src.name)
     s = window.session
     open_folder(qtbot, window, folder, of_skeleton)
-    s.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: s.model_info is not None, timeout=60000)
+    s.predictions.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=60000)
 
     ticks: list[tuple[float, float]] = []  # (wall gap, GUI-thread CPU time in that gap)
     last = [time.perf_counter(), time.thread_time()]
@@ -45,8 +45,9 @@ def test_predict_all_never_stalls_the_event_loop(qtbot, window, openfield_full, 
     ticks.clear()
     last[:] = [time.perf_counter(), time.thread_time()]
     start = time.perf_counter()
-    assert s.predict_unlabelled() is not None
-    qtbot.waitUntil(lambda: s.batch_request is None and s.sink.pending() == 0, timeout=180000)
+    assert s.predictions.predict_unlabelled() is not None
+    q = s.predictions
+    qtbot.waitUntil(lambda: q.batch_request is None and q.sink.pending() == 0, timeout=180000)
     elapsed = time.perf_counter() - start
     timer.stop()
 

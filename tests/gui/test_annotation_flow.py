@@ -63,9 +63,9 @@ def test_predict_edit_undo_accept_done_export(qtbot, window, image_folder, skele
     _create_project_through_dialog(qtbot, window, image_folder, skeleton_json)
     assert s.skeleton.keypoints == ("snout", "leftear", "rightear", "tailbase")
     assert window.windowTitle().endswith("0 / 5 done")
-    s.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: s.model_info is not None, timeout=30000)
-    assert s.model_info.device in window.status.model_label.text()
+    s.predictions.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
+    assert s.predictions.model_info.device in window.status.model_label.text()
 
     key(window, Qt.Key.Key_P)  # predict this image
     qtbot.waitUntil(lambda: len(s.instances) == 1, timeout=30000)

@@ -41,8 +41,8 @@ def test_low_confidence_is_flagged_not_dropped_and_follows_slider(qtbot, window,
     open_folder(qtbot, window, image_folder, of_skeleton)
     from gui.workers.inference import ImageResult
 
-    s._single[1] = s.current.id
-    s._on_result(ImageResult(1, s.current.id, ((None, fake_prediction(XY, [0.9, 0.5, 0.2, 0.05])),)))
+    s.predictions.expect_single(1, s.current.id)
+    s.predictions.receive(ImageResult(1, s.current.id, ((None, fake_prediction(XY, [0.9, 0.5, 0.2, 0.05])),)))
     qtbot.wait(10)
     layer = window.canvas.layer
     flags = [layer.point_item(0, k).flagged for k in range(4)]
@@ -84,7 +84,7 @@ def test_image_list_navigation_filter_counts_and_thumbnails(qtbot, window, image
     key(window, Qt.Key.Key_D)  # skips the done image
     assert s.row == 2
     # N goes to the next image needing review
-    s.select_keypoint(0)
+    s.editor.select_keypoint(0)
     click_image(window.canvas, 50, 50)
     qtbot.wait(10)
     panel.filter_combo.setCurrentIndex(0)

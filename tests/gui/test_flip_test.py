@@ -14,24 +14,24 @@ def test_flip_test_toggle_reloads_model_and_reports_flip_disagreement(
 ):
     open_folder(qtbot, window, image_folder, of_skeleton)
     session = window.session
-    session.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: session.model_info is not None, timeout=30000)
-    session.predict_current()
-    qtbot.waitUntil(lambda: session.current_prediction() is not None, timeout=30000)
-    assert session.current_prediction().flip_disagreement is None
+    session.predictions.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: session.predictions.model_info is not None, timeout=30000)
+    session.predictions.predict_current()
+    qtbot.waitUntil(lambda: session.predictions.current_prediction() is not None, timeout=30000)
+    assert session.predictions.current_prediction().flip_disagreement is None
 
-    loaded = session.model_info
+    loaded = session.predictions.model_info
     key(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    assert session.flip_test
-    qtbot.waitUntil(lambda: session.model_info is not loaded, timeout=30000)
-    session.predict_current()
+    assert session.predictions.flip_test
+    qtbot.waitUntil(lambda: session.predictions.model_info is not loaded, timeout=30000)
+    session.predictions.predict_current()
 
     def flipped():
-        pred = session.current_prediction()
+        pred = session.predictions.current_prediction()
         return pred is not None and pred.flip_disagreement is not None
 
     qtbot.waitUntil(flipped, timeout=30000)
-    pred = session.current_prediction()
+    pred = session.predictions.current_prediction()
     assert pred.flip_disagreement.shape == (of_skeleton.num_keypoints,)
     assert np.all(np.isfinite(pred.flip_disagreement))
     scores = keypoint_uncertainty(pred)

@@ -8,8 +8,9 @@ import threading
 import pytest
 import torch
 
-from gui.workers.inference_process import load_predictor, serve
+from gui.workers.inference_process import serve
 from model.annotations.skeleton import Skeleton
+from model.infer.predictor import load_predictor
 from model.nn.hourglass import HourglassConfig, build_hourglass
 
 

@@ -42,8 +42,8 @@ def predicted(qtbot, window, image_folder, of_skeleton, tiny_checkpoint):
     """The window on 5 openfield images, tiny model loaded, image 1 predicted by the network."""
     s = window.session
     open_folder(qtbot, window, image_folder, of_skeleton)
-    s.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: s.model_info is not None, timeout=30000)
+    s.predictions.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
     key(window, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: len(s.instances) == 1 and window.inspector.shown is not None, timeout=30000)
     return window
@@ -54,7 +54,7 @@ def use_constructed(window) -> Prediction:
     s, insp = window.session, window.inspector
     pred = constructed_prediction()
     s.select(0, 0)
-    insp.cache.put(CacheKey(s.current.id, s.instances[0].instance_id, insp.model_id()), pred)
+    insp.queue.cache.put(CacheKey(s.current.id, s.instances[0].instance_id, insp.model_id()), pred)
     insp.refresh()
     assert insp.shown is pred
     return pred
@@ -128,7 +128,7 @@ def test_tab_walks_the_maxima_and_swap_fixes_left_right(qtbot, predicted):
     s.undo_stack.undo()
     assert s.store.instances(s.current.id)[0].keypoints == before
     s.select(0, 0)
-    assert not win.inspector.swap_flip()  # the snout has no partner
+    assert not win.session.editor.swap_flip()  # the snout has no partner
 
 
 def test_uncertain_keypoints_are_marked_on_the_canvas(predicted):
@@ -146,26 +146,26 @@ def test_heatmaps_recomputed_on_a_miss_without_writing(qtbot, predicted):
     s, insp = win.session, win.inspector
     s.step(1)
     qtbot.waitUntil(lambda: s.pixels is not None and s.current.id != 1, timeout=15000)
-    assert s.add_instance(100, 100, 200, 150)
+    assert s.editor.add_instance(100, 100, 200, 150)
     steps = s.undo_stack.count()
     qtbot.waitUntil(lambda: insp.shown is not None, timeout=30000)
     assert insp.pending is None
     inst = s.store.instances(s.current.id)[0]
     assert inst.keypoints.num_labelled == 0 and s.undo_stack.count() == steps  # nothing written
     key_ = CacheKey(s.current.id, inst.instance_id, insp.model_id())
-    assert key_ in insp.cache
-    insp.cache.clear()  # evicted → asked again
+    assert key_ in insp.queue.cache
+    insp.queue.cache.clear()  # evicted → asked again
     insp.shown = None
     insp.refresh()
     assert insp.pending is not None
-    qtbot.waitUntil(lambda: key_ in insp.cache and insp.shown is not None, timeout=30000)
+    qtbot.waitUntil(lambda: key_ in insp.queue.cache and insp.shown is not None, timeout=30000)
 
 
 def test_next_uncertain_follows_the_uncertainty_order(qtbot, predicted):
     win = predicted
     s, insp = win.session, win.inspector
     key(win, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)  # predict all unlabelled
-    qtbot.waitUntil(lambda: len(insp.scores) == 5 and s.batch_request is None, timeout=60000)
+    qtbot.waitUntil(lambda: len(insp.scores) == 5 and s.predictions.batch_request is None, timeout=60000)
     order = uncertainty_order({i: u.worst_score for i, u in insp.scores.items()})
     s.show_image(order[0])
     visited = [s.current.id]

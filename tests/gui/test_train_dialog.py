@@ -129,7 +129,7 @@ def test_train_run_plots_curves_and_new_model_repredicts(qtbot, window, project_
     qtbot.mouseClick(dialog.load_button, Qt.MouseButton.LeftButton)
 
     def loaded() -> None:
-        info = session.model_info
+        info = session.predictions.model_info
         assert info is not None and Path(info.path) == outcome.checkpoint, (messages,
                                                                             dialog.status_label.text())
 

@@ -73,8 +73,8 @@ def test_recent_folder_and_checkpoint_remembered_per_project(qtbot, tmp_path, im
     qtbot.addWidget(first)
     first.show()
     open_folder(qtbot, first, image_folder, of_skeleton)
-    first.session.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: first.session.model_info is not None, timeout=60000)
+    first.session.predictions.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: first.session.predictions.model_info is not None, timeout=60000)
     first.close()
     second = MainWindow(AppSettings(settings))
     qtbot.addWidget(second)
@@ -82,8 +82,8 @@ def test_recent_folder_and_checkpoint_remembered_per_project(qtbot, tmp_path, im
     recent = [a.text() for a in second.recent_menu.actions()]
     assert recent == [str(image_folder.resolve())]
     second.recent_menu.actions()[0].trigger()  # File → Recent Folders → the folder
-    qtbot.waitUntil(lambda: second.session.model_info is not None, timeout=60000)
-    assert second.session.model_info.path == str(tiny_checkpoint.resolve())
+    qtbot.waitUntil(lambda: second.session.predictions.model_info is not None, timeout=60000)
+    assert second.session.predictions.model_info.path == str(tiny_checkpoint.resolve())
     assert "tiny.pt" in second.status.model_label.text()
     second.open_folder(tmp_path / "no_such_folder")
     assert "not a folder" in second.status.currentMessage()
@@ -110,12 +110,12 @@ def test_thumbnails_only_for_rows_on_screen(qtbot, window, tmp_path, openfield, 
 def test_cancel_a_real_batch(qtbot, window, image_folder, of_skeleton, tiny_checkpoint):
     s = window.session
     open_folder(qtbot, window, image_folder, of_skeleton)
-    s.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: s.model_info is not None, timeout=60000)
+    s.predictions.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=60000)
     key(window, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
-    assert window.status.progress.isVisible() and s.batch_request is not None
+    assert window.status.progress.isVisible() and s.predictions.batch_request is not None
     qtbot.mouseClick(window.status.cancel, Qt.MouseButton.LeftButton)
-    assert s.batch_request is None and not window.status.progress.isVisible()
+    assert s.predictions.batch_request is None and not window.status.progress.isVisible()
     qtbot.wait(1500)  # anything still on its way is dropped
     assert s.counts()[ReviewStatus.UNLABELLED] >= 1
     activate(qtbot, window)

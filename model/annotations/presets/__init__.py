@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from model.annotations.skeleton import Skeleton, SkeletonError
+from model.annotations.skeleton import Skeleton, SkeletonError, skeleton_from_json
 
 PRESET_NAMES = ("coco17", "mpii16")
 
@@ -21,7 +21,8 @@ def load_preset(name: str) -> Skeleton:
 
 
 def resolve_skeleton(name_or_path: str | Path) -> Skeleton:
-    """A preset name ('mpii16') or the path of a skeleton JSON file."""
+    """A preset name ('mpii16'), the path of a skeleton JSON file or of a COCO keypoints file (its
+    first keypoint category)."""
     text = str(name_or_path)
     if text in PRESET_NAMES:
         return load_preset(text)
@@ -30,4 +31,4 @@ def resolve_skeleton(name_or_path: str | Path) -> Skeleton:
         raise SkeletonError(
             f"{text}: not a skeleton preset ({', '.join(PRESET_NAMES)}) nor an existing JSON file"
         )
-    return Skeleton.load_json(path)
+    return skeleton_from_json(path)

@@ -47,6 +47,8 @@ def test_stack_disagreement_is_rms_spread_in_pixels():
     assert unc.score[1] == pytest.approx(0.1 / 0.7, rel=1e-5)
     assert unc.reason[1] == PEAK
     assert not unc.uncertain.any()
+    # a peak of 0.9 is under the threshold: no reason is named ("low peak" for 0.86 misled users)
+    assert unc.describe(1, ["a", "b"]).startswith("b: certain (uncertainty 0.14, 1 = threshold; peak 0.90")
 
 
 def test_each_signal_can_flag_a_keypoint():

@@ -16,7 +16,7 @@ from model.evaluation import evaluate
 from model.evaluation.evaluate import pycocotools_gt
 from model.evaluation.matching import gt_area, oks
 from model.io.coco import CocoImportError, build_results, load_coco, parse_coco, write_json_atomic
-from tests.model.test_coco import small_coco
+from tests.model.io.test_coco import small_coco
 
 
 @pytest.fixture(scope="module")

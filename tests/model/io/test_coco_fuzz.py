@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.io.coco import CocoImportError, build_coco, parse_coco
-from tests.model.test_coco import small_coco
+from tests.model.io.test_coco import small_coco
 
 SEGMENTS = ["..", ".", "", "a", "b.png", "C:", "c:x", "~", "\\", "\x00", "mäuse", "鼠", "\ud800", " ",
             "a" * 300]

@@ -84,7 +84,7 @@ def _folder(tmp_path: Path, names: list[str]) -> Path:
 
 def test_all_three_visibility_states_and_full_precision_survive(tmp_path):
     names = ["a/x1.png", "a/x2.png"]
-    kps = [[0.1 + 0.2, 1 / 3, 2, 5e-324 + 7.0, 1e6 / 7, 1, 0, 0, 0], [12.5, 13.25, 1, 0, 0, 0, 3.0, 4.0, 2]]
+    kps = [[0.1 + 0.2, 1 / 3, 2, 5e-324 + 7.0, 100 / 7, 1, 0, 0, 0], [12.5, 13.25, 1, 0, 0, 0, 3.0, 4.0, 2]]
     coco = _coco_file(tmp_path / "in.json", names, kps)
     root = _folder(tmp_path, names)
     import_coco(coco, root)

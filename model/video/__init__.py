@@ -1,0 +1,1 @@
+"""Working with videos and other frame sequences: choosing frames to label."""
