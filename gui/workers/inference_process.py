@@ -38,12 +38,13 @@ class ModelInfo:
     skeleton: Skeleton
     stacks: int
     input_size: tuple[int, int]
+    features: int = 0
 
 
 def model_info(path: str, predictor) -> ModelInfo:
     cfg = predictor.config
     return ModelInfo(path, Path(path).name, predictor.device_name, predictor.precision, predictor.skeleton,
-                     cfg.stacks, tuple(cfg.input_size))
+                     cfg.stacks, tuple(cfg.input_size), cfg.features)
 
 
 def predict_jobs(predictor, jobs: list, batch_size: int = 4) -> list:

@@ -310,11 +310,13 @@ class Trainer:
         D.barrier(self.ctx)
         self.gate.val_s = time.monotonic() - t0
         self._last_val = time.monotonic()
-        self.progress.emit("epoch", epoch=self.pos.epoch, step=self.pos.step, loss=train_loss,
-                           lr=self.optimizer.param_groups[0]["lr"], val=self.metrics, best=improved,
-                           elapsed_s=self._elapsed(), val_images=self.gate.last_images)
         if self.budget and self.budget.fitted:
             self.total_steps = max(self.pos.step, self._refit())
+        known = self.budget is None or self.budget.fitted
+        self.progress.emit("epoch", epoch=self.pos.epoch, step=self.pos.step, loss=train_loss,
+                           lr=self.optimizer.param_groups[0]["lr"], val=self.metrics, best=improved,
+                           elapsed_s=self._elapsed(), val_images=self.gate.last_images,
+                           total_steps=self.total_steps if known else None)
 
     def _refit(self) -> int:
         rounds_left = max(0.0, self.budget.left() / self.gate.val_every_s)

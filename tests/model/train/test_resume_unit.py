@@ -15,7 +15,7 @@ from model.train.state import LAST, STATE
 from tests.model.train.conftest import run, tiny
 
 
-class Killed(Exception):
+class KilledError(Exception):
     """Stands for SIGKILL: the loop gets no chance to save anything more."""
 
 
@@ -32,11 +32,11 @@ def test_kill_between_state_and_last_pt_still_resumes(mouse12, tmp_path: Path, m
 
     def save(path, *args, **kwargs):  # dies after last.state.pt of step 3, before its last.pt
         if Path(path).name == LAST and kwargs.get("meta", args[-1] if args else {}).get("step") == 3:
-            raise Killed
+            raise KilledError
         return real_save(path, *args, **kwargs)
 
     monkeypatch.setattr(loop_module, "save_checkpoint", save)
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         run(cfg, skeleton, items)
     monkeypatch.setattr(loop_module, "save_checkpoint", real_save)
     state = torch.load(cfg.out_dir / STATE, weights_only=True)
@@ -53,9 +53,9 @@ def test_state_is_saved_on_a_time_interval_mid_epoch(mouse12, tmp_path: Path) ->
 
     def kill_at_step_2(event, fields):  # step 2 is reported before it is saved: step 1's unit is on disk
         if event == "step" and fields["step"] == 2:
-            raise Killed
+            raise KilledError
 
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         run(cfg, skeleton, items, hook=kill_at_step_2)
     assert torch.load(cfg.out_dir / STATE, weights_only=True)["batch_in_epoch"] == 1  # before any epoch end
     resumed, _, rec = run(tiny(tmp_path / "b", resume=True), skeleton, items)
