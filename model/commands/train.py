@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -61,6 +62,8 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=-1, help="data loader processes (-1: auto)")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads per process (0: torch's default; 1 is fastest on a busy machine)")
+    p.add_argument("--nice", type=int, default=0, metavar="N",
+                   help="lower this process's CPU priority by N (background runs, e.g. the window's Assist)")
     p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
     p.add_argument("--rotation", type=float, default=30.0, help="max rotation augmentation in degrees")
     p.add_argument("--whole-image-prob", type=float, default=0.1,
@@ -207,8 +210,6 @@ def _minimum_images(items, init) -> None:
 def _set_threads(threads: int) -> str:
     """--threads N, or 1 thread when the machine is busier than its cores (threads that wait on each
     other's descheduled peers ran a step up to ~9x slower: bench/train.py); returns a note or ""."""
-    import os
-
     import torch
 
     if threads > 0:
@@ -237,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
     from model.train.loop import StopFlag, Trainer
     from model.train.state import ResumeError
 
+    if args.nice > 0 and hasattr(os, "nice"):
+        os.nice(args.nice)
     threads_note = _set_threads(args.threads)
     _check_out(Path(args.out), args.resume, args.overwrite)
     skeleton, items = _load_items(args)
