@@ -32,7 +32,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("undo", "Edit", "&Undo", ("Ctrl+Z",), "Undo the last change"),
     ActionSpec("redo", "Edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone change"),
     ActionSpec("cycle_visibility", "Edit", "Cycle &Visibility", ("V",),
-               "Selected keypoint: visible (2) → occluded (1) → not labelled (0)"),
+               "Selected keypoint: visible (2) → occluded (1) → not labelled (0) → visible again at its "
+               "last spot (or click to place it)"),
     ActionSpec("delete_keypoint", "Edit", "&Delete Keypoint", ("Delete", "Backspace"),
                "Clear the selected keypoint (v = 0)"),
     ActionSpec("accept_prediction", "Edit", "&Accept Prediction", ("E",),
@@ -69,7 +70,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
     # heatmap inspector (gui.inspector.controller)
     ActionSpec("next_maximum", "Edit", "Next Heatmap &Maximum", ("Tab",),
-               "Move the selected keypoint to the next local maximum of its final heatmap (highest first)"),
+               "Move the selected keypoint to the next local maximum of its final heatmap (highest first; "
+               "a prediction stays a prediction)"),
     ActionSpec("previous_maximum", "Edit", "Previous Heatmap Maximum", ("Shift+Tab",),
                "Move the selected keypoint to the previous local maximum of its final heatmap"),
     ActionSpec("swap_flip", "Edit", "&Swap Left/Right", ("S",),
@@ -82,10 +84,29 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Order the image list by the worst keypoint's uncertainty score"),
     ActionSpec("filter_uncertain", "View", "Only Uncertain Images", ("Ctrl+Shift+U",),
                "List only images with a keypoint scoring above 1"),
+    ActionSpec("open_video", "File", "Open &Video…", ("Ctrl+Shift+O",),
+               "Open a video (mp4, avi, mov, mkv): its folder becomes the project, every frame an image"),
+    ActionSpec("open_demo_video", "File", "Open &Demo Video", ("Ctrl+Alt+D",),
+               "The bundled open-field recording (2 330 frames) with the demo model"),
+    ActionSpec("copy_previous", "Edit", "&Copy Previous Frame's Instances", ("C",),
+               "Start this frame from the nearest earlier labelled frame (one undo step)"),
+    ActionSpec("frame_forward", "Video", "Next &Frame", (".",), "One frame forward on the timeline"),
+    ActionSpec("frame_back", "Video", "Previous F&rame", (",",), "One frame back on the timeline"),
+    ActionSpec("frame_forward_10", "Video", "&10 Frames Forward", ("Shift+Right", "Shift+D"),
+               "Ten frames forward on the timeline"),
+    ActionSpec("frame_back_10", "Video", "10 Frames &Back", ("Shift+Left", "Shift+A"),
+               "Ten frames back on the timeline"),
+    ActionSpec("next_picked", "Video", "Next &Picked Frame", ("]",),
+               "Jump to the next frame picked to label"),
+    ActionSpec("previous_picked", "Video", "Previous Picked Frame", ("[",),
+               "Jump to the previous frame picked to label"),
+    ActionSpec("play_pause", "Video", "Play / &Pause", ("K",), "Play the video at its frame rate"),
+    ActionSpec("pick_frames", "Video", "Pick &Frames…", ("Ctrl+Shift+K",),
+               "Choose frames to label: uniform, k-means on thumbnails, or where the model is least sure"),
 )
 
 SELECT_KEYPOINT_KEYS = tuple(str(i) for i in range(1, 10))
-MENUS = ("File", "Edit", "Go", "View", "Model", "Help")
+MENUS = ("File", "Edit", "Go", "View", "Video", "Model", "Help")
 
 
 def spec(action_id: str) -> ActionSpec:

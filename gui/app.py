@@ -1,44 +1,34 @@
-"""`run_app(argv)`: `hglabel [FOLDER] [--skeleton S] [--checkpoint C]` opens the window."""
+"""`run_app(argv)`: `hglabel [FOLDER|VIDEO] [--skeleton S] [--checkpoint C]` opens the window."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from model.annotations.presets import PRESET_NAMES, resolve_skeleton
+from model.annotations.presets import resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
+from model.assets import DemoMissingError, demo_dir
+from model.commands.window import build_parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hglabel", description="Keypoint annotation with a Stacked Hourglass (opens the window).",
-        epilog="Headless subcommands: hglabel predict|train|import|export|eval|info|heatmaps --help",
-    )
-    parser.add_argument("folder", nargs="?", help="image folder to open (its project is created or reopened)")
-    parser.add_argument("--skeleton", help=f"skeleton for a new project: {', '.join(PRESET_NAMES)} or a JSON "
-                        "file (skeleton or COCO keypoints); asked for in a dialog when omitted")
-    parser.add_argument("--checkpoint", help="checkpoint to load (own or pytorch-pose format)")
-    parser.add_argument("--predict", action="store_true",
-                        help="predict every unlabelled image as soon as the model is loaded")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the bundled demo frames with the demo model and predict them")
-    parser.add_argument("--settings", help="settings file (ini) instead of the user's default")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    return parser
+def demo_skeleton() -> Skeleton:
+    return resolve_skeleton(str(demo_dir() / "skeleton.json"))
 
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+def demo_video() -> Path:
+    """The bundled recording (assets/demo/video/m3v1mp4.mp4)."""
+    return demo_dir() / "video" / "m3v1mp4.mp4"
 
 
-def apply_demo(args: argparse.Namespace) -> None:
-    """`--demo`: the bundled frames, skeleton and checkpoint, predicted on start."""
-    args.folder = str(DEMO_DIR / "images")
-    args.skeleton = args.skeleton or str(DEMO_DIR / "skeleton.json")
-    args.checkpoint = args.checkpoint or str(DEMO_DIR / "checkpoint.pt")
+def apply_demo(args) -> None:
+    """`--demo`: the bundled frames (`--demo video`: the recording), skeleton, checkpoint, predicted."""
+    demo = demo_dir()
+    args.folder = str(demo_video() if args.demo == "video" else demo / "images")
+    args.skeleton = args.skeleton or str(demo / "skeleton.json")
+    args.checkpoint = args.checkpoint or str(demo / "checkpoint.pt")
     args.predict = True
 
 
@@ -72,7 +62,11 @@ def run_app(argv: list[str]) -> int:
     """Parse argv, show the main window, run the event loop; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.demo:
-        apply_demo(args)
+        try:
+            apply_demo(args)
+        except DemoMissingError as exc:
+            print(f"hglabel: error: {exc}", file=sys.stderr)  # noqa: T201 (command-line error)
+            return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     skeleton = None
@@ -91,5 +85,10 @@ def run_app(argv: list[str]) -> int:
     if args.folder:
         if args.predict:
             predict_when_model_loads(window)
-        window.open_folder(args.folder, skeleton, args.checkpoint)
+        from model.io.video import is_video_path
+
+        if is_video_path(args.folder) and not Path(args.folder).is_dir():
+            window.video.open_video(args.folder, skeleton, args.checkpoint)
+        else:
+            window.open_folder(args.folder, skeleton, args.checkpoint)
     return int(app.exec())

@@ -70,6 +70,7 @@ class Editor:
     def __init__(self, host: EditorHost) -> None:
         self.host = host
         self._confirm_for: int | None = None  # image whose flagged keypoints were named by Space
+        self._last_xy: dict[tuple[int | None, int], tuple[float, float]] = {}  # (instance id, k) → x, y
 
     def _clamp(self, x: float, y: float) -> tuple[float, float]:
         """(x, y) pulled onto the image ([-0.5, w - 0.5]) when its size is known."""
@@ -173,25 +174,53 @@ class Editor:
             self.host.select(0 if index is None else (index + 1) % len(self.host.instances), None)
 
     def cycle_visibility(self) -> bool:
-        """Selected keypoint: visible (2) → occluded (1) → not labelled (0)."""
-        inst, k = self.host.selected_instance, self.host.selected_k
+        """Selected keypoint: visible (2) → occluded (1) → not labelled (0) → visible (2).
+
+        0 → 2 puts it back where it was last (before this session cleared it, else where the model
+        put it); with no known spot it asks for a click (the next click places it)."""
+        h = self.host
+        inst, k = h.selected_instance, h.selected_k
         if inst is None or k is None:
-            self.host.message.emit("Select a keypoint first")
+            h.message.emit("Select a keypoint first")
             return False
+        name = h.skeleton.keypoints[k]
         v = int(inst.keypoints.vis[k])
         if v == 0:
-            self.host.message.emit("Not labelled: click on the image to place it")
-            return False
+            spot = self._last_spot(inst, k)
+            if spot is None:
+                h.armed = True
+                h.message.emit(f"{name} is not labelled and has no known spot: click to place it")
+                return False
+            x, y = self._clamp(*spot)
+            edit = E.move_keypoint(h.current.id, inst, k, x, y, v=2, image_size=self._image_size())
+            return h.commit(edit, f"{name}: v=2")
         new_v = 1 if v == 2 else 0
-        name = self.host.skeleton.keypoints[k]
-        edit = E.set_visibility(self.host.current.id, inst, k, new_v, self._image_size())
-        return self.host.commit(edit, f"{name}: v={new_v}")
+        if new_v == 0:
+            self._remember(inst, k)
+        edit = E.set_visibility(h.current.id, inst, k, new_v, self._image_size())
+        return h.commit(edit, f"{name}: v={new_v}")
+
+    def _remember(self, inst: Instance, k: int) -> None:
+        """Keep where keypoint k of inst was before it is cleared (for V's 0 → 2)."""
+        x, y = inst.keypoints.xy[k]
+        self._last_xy[(inst.instance_id, k)] = (float(x), float(y))
+
+    def _last_spot(self, inst: Instance, k: int) -> tuple[float, float] | None:
+        spot = self._last_xy.get((inst.instance_id, k))
+        if spot is not None:
+            return spot
+        pred = self.host.prediction_for(self.host.current.id, inst)
+        if pred is not None and pred.keypoints.shape[0] > k:
+            x, y = pred.keypoints[k]
+            return float(x), float(y)
+        return None
 
     def delete_keypoint(self) -> bool:
         inst, k = self.host.selected_instance, self.host.selected_k
         if inst is None or k is None or inst.keypoints.vis[k] == 0:
             self.host.message.emit("Select a labelled keypoint first")
             return False
+        self._remember(inst, k)
         edit = E.set_visibility(self.host.current.id, inst, k, 0, self._image_size())
         ok = self.host.commit(edit, f"Clear {self.host.skeleton.keypoints[k]}")
         if ok:
@@ -276,10 +305,16 @@ class Editor:
         inst, k, pred = chosen
         points, values = maxima_candidates(pred, k)
         here = inst.keypoints.xy[k] if inst.keypoints.vis[k] > 0 else (float("inf"), float("inf"))
-        i = next_candidate(points, here, 0.75 * cell_size_px(pred.heatmap_to_image), step)
+        tolerance = 0.75 * cell_size_px(pred.heatmap_to_image)
+        i = next_candidate(points, here, tolerance, step)
         name = h.skeleton.keypoints[k]
+        if len(points) == 1 and float(np.hypot(*(points[0] - np.asarray(here, np.float64)))) <= tolerance:
+            h.message.emit(f"{name}: its heatmap has no other maximum; it stays as it is")
+            return False
         x, y = self._clamp(*points[i])  # a maximum outside the image is pulled onto its border
-        ok = h.commit(E.move_keypoint(h.current.id, inst, k, x, y), f"{name} to maximum {i + 1}")
+        # the confirmed state never changes by itself: a prediction moved by Tab is still a prediction
+        edit = E.relocate_keypoint(h.current.id, inst, k, x, y, float(values[i]), self._image_size())
+        ok = h.commit(edit, f"{name} to maximum {i + 1}")
         if ok:
             h.message.emit(f"{name}: maximum {i + 1} of {len(points)} (value {values[i]:.2f})")
         return ok

@@ -17,13 +17,18 @@ def default_export_path(store, settings) -> Path:
     return Path(remembered) if remembered else store.image_root / EXPORTS_DIR / EXPORT_NAME
 
 
+def models_root(store) -> Path:
+    """Where new models of this project belong: <image folder>/hglabel-models (visible, beside the images)."""
+    return store.image_root / MODELS_DIR
+
+
 def models_dir(store, settings) -> Path:
     """Where Load Checkpoint starts: the folder of the last checkpoint loaded for this project, else
     <image folder>/hglabel-models, else the project file's models/ (older Train runs), else the images."""
     remembered = settings.checkpoint_for(store.path)
     if remembered and Path(remembered).parent.is_dir():
         return Path(remembered).parent
-    for candidate in (store.image_root / MODELS_DIR, store.path.parent / LEGACY_MODELS):
+    for candidate in (models_root(store), store.path.parent / LEGACY_MODELS):
         if candidate.is_dir():
             return candidate
     return store.image_root

@@ -65,7 +65,7 @@ class KeypointPanel(QDockWidget):
         if inst is None and len(s.instances) == 1:
             inst = s.instances[0]
         scores = None if inst is None else self.uncertainty(inst)
-        self.model.set_data(s.skeleton, inst, s.review.threshold, scores)
+        self.model.set_data(s.skeleton, inst, s.review, scores)
         index = s.selected_index
         self.title.setText("No instance selected" if inst is None else
                            f"Instance {(index if index is not None else 0) + 1} of {len(s.instances)}")

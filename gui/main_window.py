@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -13,7 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from gui.actions import MENUS, SELECT_KEYPOINT_KEYS, build_actions, spec
 from gui.dialogs.evaluate import EvaluateDialog
 from gui.dialogs.export import ExportDialog
-from gui.dialogs.keybindings import KeyBindingsDialog
+from gui.dialogs.keybindings import ShortcutKeys
 from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
@@ -21,7 +20,6 @@ from gui.folders import default_export_path, models_dir
 from gui.import_coco import ImportCocoFlow
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
-from gui.keybindings import apply_bindings, effective, overrides_of
 from gui.keypoint_panel import KeypointPanel
 from gui.panels import ImageListPanel, StatusPanel, ThresholdControl
 from gui.project_open import ProjectOpener, has_project, orphaned_project
@@ -29,9 +27,11 @@ from gui.session import Session
 from gui.settings import AppSettings
 from gui.skeleton_edit import SkeletonEditFlow
 from gui.training.dialog import TrainDialog
+from gui.video import VideoController, with_timeline
 from gui.views.canvas import ImageCanvas
 from gui.workers.inference import InferenceClient, ModelInfo
 from gui.workers.thumbnails import ThumbnailLoader
+from model.annotations.review import ReviewPolicy
 from model.annotations.skeleton import Skeleton
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.session = Session(parent=self)
         self.session.set_style(self.settings.style())
+        self.session.set_review(self.settings.review())
         self.inference = InferenceClient(lambda: self.session.store, parent=self)
         self.session.predictions.attach(self.inference)
         self.thumbnails = ThumbnailLoader(parent=self)
@@ -52,7 +53,6 @@ class MainWindow(QMainWindow):
         self.opener = ProjectOpener(self)
         self.canvas = ImageCanvas()
         self.canvas.keep_zoom = self.settings.keep_zoom()
-        self.setCentralWidget(self.canvas)
         self.list_panel = ImageListPanel(self.list_model)
         dock = QDockWidget("Images", self, objectName="images_dock")
         dock.setWidget(self.list_panel)
@@ -62,14 +62,15 @@ class MainWindow(QMainWindow):
         self.status = StatusPanel(self)
         self.setStatusBar(self.status)
         self.inspector = InspectorController(self)  # heatmap dock, overlay, uncertainty
+        self.video = VideoController(self)  # timeline under the canvas for video frames
+        self.setCentralWidget(with_timeline(self.canvas, self.video.timeline))
         self.keypoint_panel = KeypointPanel(self.session, self.inspector.uncertainty_scores, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.keypoint_panel)
         self.skeleton_flow = SkeletonEditFlow(self)
         self.import_flow = ImportCocoFlow(self)
         self.evaluate_window: EvaluateDialog | None = None
         self.actions_by_id = build_actions(self, self._handlers())
-        self.bindings = effective(self.settings.shortcut_overrides())
-        apply_bindings(self.actions_by_id, self.bindings)
+        self.keys = ShortcutKeys(self)  # the user's bindings (Settings → Keyboard Shortcuts)
         self._build_menus()
         self._build_toolbar()
         self._connect()
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
             "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
+            **self.video.handlers(),
         }
 
     def _build_menus(self) -> None:
@@ -133,7 +135,7 @@ class MainWindow(QMainWindow):
         for action_id in ("open_folder", "predict_image", "predict_all", "accept_prediction", "mark_done"):
             bar.addAction(self.actions_by_id[action_id])
         bar.addSeparator()
-        self.threshold = ThresholdControl(self.session.style.threshold)
+        self.threshold = ThresholdControl(self.session.review.threshold)
         bar.addWidget(self.threshold)
         self.addToolBar(bar)
 
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         self.threshold.changed.connect(self._on_threshold)
         self.opener.opened.connect(self._on_opened)
         self.opener.failed.connect(self._open_failed)
+        self.opener.warned.connect(self.status.show_problem)
 
     # ---- project --------------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -180,7 +183,7 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def open_folder(self, folder: str | Path, skeleton: Skeleton | None = None,
-                    checkpoint: str | None = None) -> bool:
+                    checkpoint: str | None = None, video: Path | None = None) -> bool:
         """Open (or create, asking for the skeleton) the folder's project, off the GUI thread."""
         folder = Path(folder)
         if not folder.is_dir():
@@ -197,7 +200,8 @@ class MainWindow(QMainWindow):
             skeleton = dialog.skeleton()
         self._pending_checkpoint = checkpoint
         self.status.showMessage(f"Opening {folder} …")
-        self.opener.open(folder, skeleton)
+        self.video.pending = video
+        self.opener.open(folder, skeleton, video)
         return True
 
     def _on_opened(self, store, records, first_image=None) -> None:
@@ -205,6 +209,7 @@ class MainWindow(QMainWindow):
         self.canvas.forget_zoom()
         self.list_model.set_records(store.image_root, records)
         self.session.open_project(store, records, first_image)
+        self.video.opened()
         self.settings.add_recent_folder(store.image_root)
         self._fill_recent()
         checkpoint = self._pending_checkpoint or self.settings.checkpoint_for(store.path)
@@ -267,7 +272,7 @@ class MainWindow(QMainWindow):
     def _on_image_changed(self, image_id: int) -> None:
         if self.session.pixels is None:
             self.canvas.set_image(None)
-            self.canvas.layer.set_data(None, [], (None, None), self.session.style)
+            self.canvas.layer.set_data(None, [], (None, None), self.session.style, self.session.review)
         self.list_panel.show_current(image_id)
         self._update_image_label()
 
@@ -286,7 +291,7 @@ class MainWindow(QMainWindow):
         if s.pixels is None or s.skeleton is None:
             return
         s_index = s.selected_index
-        self.canvas.layer.set_data(s.skeleton, s.instances, (s_index, s.selected_k), s.style)
+        self.canvas.layer.set_data(s.skeleton, s.instances, (s_index, s.selected_k), s.style, s.review)
 
     def _on_progress(self, _done: int, _total: int) -> None:
         self.list_panel.set_counts(self.session.counts())
@@ -294,9 +299,9 @@ class MainWindow(QMainWindow):
         self._update_image_label()
 
     def _on_threshold(self, value: float) -> None:
-        style = replace(self.session.style, threshold=value)
-        self.session.set_style(style)
-        self.settings.set_style(style)
+        review = ReviewPolicy(value)
+        self.session.set_review(review)
+        self.settings.set_review(review)
 
     def _update_undo_texts(self) -> None:
         stack = self.session.undo_stack
@@ -333,6 +338,9 @@ class MainWindow(QMainWindow):
         if self.session.store is None or info is None:
             self.status.showMessage("Open a folder and load a checkpoint first", 5000)
             return None
+        if not self.session.predictions.fits():
+            self.status.showMessage(self.session.predictions.mismatch_text(), 8000)
+            return None
         if self.evaluate_window is not None:
             self.evaluate_window.close()
         flip = self.session.predictions.flip_test
@@ -364,10 +372,11 @@ class MainWindow(QMainWindow):
         return self.train_window
 
     def settings_dialog(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.session.style, self, keep_zoom=self.canvas.keep_zoom)
-        dialog.accepted.connect(lambda: self.apply_style(dialog.style()))
+        dialog = SettingsDialog(self.session.style, self, keep_zoom=self.canvas.keep_zoom,
+                                review=self.session.review)
+        dialog.accepted.connect(lambda: self.apply_style(dialog.style(), dialog.review()))
         dialog.accepted.connect(lambda: self.set_keep_zoom(dialog.keep_zoom()))
-        dialog.shortcuts_requested.connect(self.keybindings_dialog)
+        dialog.shortcuts_requested.connect(self.keys.edit)
         dialog.show()
         return dialog
 
@@ -375,26 +384,16 @@ class MainWindow(QMainWindow):
         self.canvas.keep_zoom = on
         self.settings.set_keep_zoom(on)
 
-    def apply_style(self, style) -> None:
+    def apply_style(self, style, review: ReviewPolicy | None = None) -> None:
         self.session.set_style(style)
         self.settings.set_style(style)
-        self.threshold.set_value(style.threshold)
-
-    def keybindings_dialog(self) -> KeyBindingsDialog:
-        """Settings → Keyboard Shortcuts: rebind; stored in QSettings, conflicts refused."""
-        dialog = KeyBindingsDialog(self.bindings, self)
-        dialog.accepted.connect(lambda: self.set_bindings(dialog.bindings()))
-        dialog.show()
-        self.keybindings_window = dialog
-        return dialog
-
-    def set_bindings(self, bindings: dict) -> None:
-        self.bindings = effective(bindings)
-        apply_bindings(self.actions_by_id, self.bindings)
-        self.settings.set_shortcut_overrides(overrides_of(self.bindings))
+        if review is not None:
+            self.session.set_review(review)
+            self.settings.set_review(review)
+            self.threshold.set_value(review.threshold)
 
     def shortcuts_dialog(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self, self.bindings)
+        dialog = ShortcutsDialog(self, self.keys.bindings)
         dialog.show()
         return dialog
 

@@ -32,7 +32,7 @@ from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Prediction, ReviewStatus
 from model.inspect.heatmap_cache import CacheKey, HeatmapCache
 from model.project.merge import edits_for_result
-from model.project.store import ImageRecord, ProjectStore, StaleEditError
+from model.project.store import ImageRecord, ProjectError, ProjectStore, StaleEditError
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,28 @@ class PredictionQueue(QObject):
         if self.inference is None or self.model_info is None:
             self.message.emit("Load a checkpoint first (Model → Load Checkpoint)")
             return False
+        if not self.fits():
+            self.message.emit(self.mismatch_text())
+            return False
+        return True
+
+    def fits(self) -> bool:
+        """The loaded model's keypoints are the project's (names and order; they differ after a skeleton
+        change): a model that does not fit is not asked and its late results are dropped."""
+        info, skeleton = self.model_info, self.host.skeleton
+        return info is None or skeleton is None or tuple(info.skeleton.keypoints) == tuple(skeleton.keypoints)
+
+    def mismatch_text(self) -> str:
+        return (f"The model's keypoints ({', '.join(self.model_info.skeleton.keypoints)}) are not the "
+                f"skeleton's ({', '.join(self.host.skeleton.keypoints)}): load or train a matching model")
+
+    def _writable(self) -> bool:
+        """Batch predictions become edits: a read-only project cannot take them (one image is still
+        predicted: shown from the cache and in the inspector, not stored)."""
+        if self.host.store is not None and self.host.store.read_only:
+            self.message.emit("The project is read-only: predictions cannot be stored (the heatmap "
+                              "inspector still works; `hglabel predict` writes a results file)")
+            return False
         return True
 
     def predict_current(self) -> int | None:
@@ -158,7 +180,7 @@ class PredictionQueue(QObject):
 
     def predict_unlabelled(self) -> int | None:
         """Queue every unlabelled image; progress through batch_progress, end through batch_finished."""
-        if not self.ready():
+        if not self.ready() or not self._writable():
             return None
         if self.batch_request is not None:
             self.message.emit("A batch is already running")
@@ -172,7 +194,8 @@ class PredictionQueue(QObject):
     def predict_batch(self, records: list[ImageRecord]) -> int | None:
         """Queue `records` as the one batch (a running batch is cancelled first: it may have run with
         another model); results become one undo step. Returns the request id."""
-        if self.inference is None or self.model_info is None or not records:
+        if (self.inference is None or self.model_info is None or not records or not self.fits()
+                or not self._writable()):
             return None
         if self.batch_request is not None:
             self.cancel_batch()
@@ -183,7 +206,7 @@ class PredictionQueue(QObject):
 
     def request_heatmaps(self, record: ImageRecord) -> int | None:
         """Predict `record` for its heatmaps only (into the cache; never turned into edits)."""
-        if self.inference is None or self.model_info is None:
+        if self.inference is None or self.model_info is None or not self.fits():
             return None
         rid = self.inference.predict([(record.id, self.host.image_path(record))], urgent=True)
         self._ignored.add(rid)
@@ -217,7 +240,7 @@ class PredictionQueue(QObject):
     def receive(self, result: ImageResult) -> None:
         """A result from the worker: cache its predictions, then write it (one step or batch chunks)."""
         rid, image_id = result.request_id, result.image_id
-        if self.host.store is None or self.host.row_of(image_id) is None:
+        if self.host.store is None or self.host.row_of(image_id) is None or not self.fits():
             return
         model = self.model_id()
         for iid, pred in result.predictions:
@@ -238,6 +261,9 @@ class PredictionQueue(QObject):
         del self._single[rid]
         if self._latest_single.get(image_id) == rid:
             del self._latest_single[image_id]
+        if self.host.store.read_only:
+            self.message.emit("Prediction shown, not stored: the project is read-only")
+            return
         edits = self._build_result_edits(result)
         if edits:
             name = self.host.records[self.host.row_of(image_id)].path
@@ -256,6 +282,11 @@ class PredictionQueue(QObject):
         except (StaleEditError, ValueError) as exc:
             log.warning("prediction chunk refused: %s", exc)
             self.message.emit(f"Predictions not applied: {exc}")
+            return None
+        except ProjectError as exc:  # locked, full disk, file removed: say so and stop the batch
+            log.warning("prediction chunk not written: %s", exc)
+            self.cancel_batch()
+            self.host.edit_failed(f"Predictions not saved: {exc}")
             return None
 
     def _on_chunk(self, applied: Batch, images: int) -> None:

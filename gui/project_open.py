@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from gui.workers.image_loader import LoadedImage, decode_for_display
 from model.annotations.skeleton import Skeleton
 from model.io.images import ImageReadError
+from model.io.video import VideoError
 from model.project.paths import default_project_path, fallback_project_path
 from model.project.relink import relink_file
 from model.project.store import ProjectError, ProjectStore
@@ -50,24 +51,30 @@ class ProjectOpener(QObject):
 
     opened = Signal(object, object, object)  # store, records, LoadedImage of the first image or None
     failed = Signal(str)
+    warned = Signal(str)  # the project opened, but e.g. a video changed since it was labelled
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.busy = False
 
-    def open(self, folder: str | Path, skeleton: Skeleton | None = None) -> None:
-        self._start(Path(folder), skeleton, None)
+    def open(self, folder: str | Path, skeleton: Skeleton | None = None,
+             video: str | Path | None = None) -> None:
+        """Open the folder's project; with `video` (a file in it) also register that video (an
+        unreadable one fails the open with its message)."""
+        self._start(Path(folder), skeleton, None, None if video is None else Path(video))
 
     def relink(self, project: str | Path, folder: str | Path) -> None:
         """Re-attach project to its moved image folder (checking the files match), then open it."""
         self._start(Path(folder), None, Path(project))
 
-    def _start(self, folder: Path, skeleton: Skeleton | None, relink: Path | None) -> None:
+    def _start(self, folder: Path, skeleton: Skeleton | None, relink: Path | None,
+               video: Path | None = None) -> None:
         self.busy = True
-        threading.Thread(target=self._work, args=(folder, skeleton, relink), name="hglabel-open",
+        threading.Thread(target=self._work, args=(folder, skeleton, relink, video), name="hglabel-open",
                          daemon=True).start()
 
-    def _work(self, folder: Path, skeleton: Skeleton | None, relink: Path | None) -> None:
+    def _work(self, folder: Path, skeleton: Skeleton | None, relink: Path | None,
+              video: Path | None = None) -> None:
         start = time.perf_counter()
         try:
             if not folder.is_dir():
@@ -75,7 +82,15 @@ class ProjectOpener(QObject):
             if relink is not None:
                 relink_file(relink, folder)
             store = ProjectStore.open_folder(folder, skeleton, busy_timeout=GUI_BUSY_TIMEOUT_S)
+            if video is not None:
+                try:
+                    store.add_video(video)
+                except VideoError as exc:
+                    store.close()
+                    raise ProjectError(str(exc)) from exc
             records = store.images()
+            for problem in store.check_videos():
+                self.warned.emit(problem)
         except Exception as exc:  # noqa: BLE001 - whatever happens, the window must not stay "Opening …"
             if not isinstance(exc, ProjectError | OSError):
                 log.exception("opening %s failed", folder)

@@ -93,8 +93,9 @@ class Session(QObject):
         self._row_of = {r.id: i for i, r in enumerate(self.records)}
         self._counts = Counter(r.status for r in self.records)
         self.project_changed.emit()
-        self.problem.emit(f"{store.path}: opened read-only (viewing, export and predict work; edits are "
-                          "not saved)" if store.read_only else "")
+        read_only = (f"{store.path}: opened read-only (viewing, export and predicting the shown image "
+                     "work; edits and predictions are not saved)")
+        self.problem.emit(read_only if store.read_only else "")
         self.progress_changed.emit(*self.progress())
         if self.records:
             self.show_row(0)
@@ -231,7 +232,6 @@ class Session(QObject):
 
     def set_style(self, style: OverlayStyle) -> None:
         self.style = style
-        self.review = ReviewPolicy(style.threshold)
         self.annotations_changed.emit()
 
     def set_review(self, review: ReviewPolicy) -> None:

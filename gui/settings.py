@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from gui.views.style import OverlayStyle
+from model.annotations.review import ReviewPolicy
 
 MAX_RECENT = 10
 
@@ -43,6 +44,20 @@ class AppSettings:
         for name, value in asdict(style).items():
             text = ",".join(map(str, value)) if isinstance(value, tuple) else value
             self._qs.setValue(f"style/{name}", text)
+        self._qs.sync()
+
+    # ---- review policy -------------------------------------------------------------------------
+    def review(self) -> ReviewPolicy:
+        """The review threshold (also read from the older "style/threshold" key)."""
+        raw = self._qs.value("review/threshold", self._qs.value("style/threshold"))
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            return ReviewPolicy()
+        return ReviewPolicy(value) if 0.0 <= value <= 1.0 else ReviewPolicy()
+
+    def set_review(self, review: ReviewPolicy) -> None:
+        self._qs.setValue("review/threshold", review.threshold)
         self._qs.sync()
 
     # ---- view -----------------------------------------------------------------------------------

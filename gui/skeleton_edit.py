@@ -43,6 +43,8 @@ class SkeletonChangeCommand(QUndoCommand):
 def refresh_after_skeleton_change(session) -> None:
     """Re-read the current image's instances and clamp the selection to the new K; views redraw."""
     store = session.store
+    queue = session.predictions
+    queue.reset()  # cached predictions and requests in flight have the old keypoints: gone first
     rec = session.current
     session.instances = [] if rec is None else store.instances(rec.id)
     if session.selected_k is not None and session.selected_k >= store.skeleton.num_keypoints:
@@ -50,11 +52,8 @@ def refresh_after_skeleton_change(session) -> None:
     session.project_changed.emit()
     session.annotations_changed.emit()
     session.prediction_changed.emit()
-    model = session.predictions.model_info
-    k_model = None if model is None else model.skeleton.num_keypoints
-    if k_model is not None and k_model != store.skeleton.num_keypoints:
-        session.message.emit(f"The model predicts {k_model} keypoints, the skeleton now has "
-                             f"{store.skeleton.num_keypoints}: load or train a matching model")
+    if not queue.fits():
+        session.message.emit(queue.mismatch_text())
 
 
 def push_skeleton_change(session, change: SkeletonChange) -> bool:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.actions import ACTIONS, action_name
-from gui.keybindings import Bindings, conflicts, defaults, normalized
+from gui.keybindings import Bindings, apply_bindings, conflicts, defaults, effective, normalized, overrides_of
 
 KEY, ALTERNATIVE = 1, 2
 
@@ -87,3 +87,25 @@ class KeyBindingsDialog(QDialog):
     def accept(self) -> None:
         if not self._check():
             super().accept()
+
+
+class ShortcutKeys:
+    """A window's bindings: read from its settings and put on its actions; `edit()` opens the dialog,
+    whose result is applied and stored (only what differs from the defaults)."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.bindings = effective(window.settings.shortcut_overrides())
+        self.dialog: KeyBindingsDialog | None = None
+        apply_bindings(window.actions_by_id, self.bindings)
+
+    def edit(self) -> KeyBindingsDialog:
+        self.dialog = KeyBindingsDialog(self.bindings, self.window)
+        self.dialog.accepted.connect(lambda: self.set(self.dialog.bindings()))
+        self.dialog.show()
+        return self.dialog
+
+    def set(self, bindings: Bindings) -> None:
+        self.bindings = effective(bindings)
+        apply_bindings(self.window.actions_by_id, self.bindings)
+        self.window.settings.set_shortcut_overrides(overrides_of(self.bindings))

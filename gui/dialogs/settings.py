@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from gui.item_models.keypoints import LEGEND as CONFIDENCE_LEGEND
 from gui.views.style import OverlayStyle, Rgb
+from model.annotations.review import DEFAULT_THRESHOLD, ReviewPolicy
 
 COLOR_FIELDS = (
     ("low_color", "Low confidence"),
@@ -54,11 +55,13 @@ class ColorButton(QPushButton):
 
 
 class SettingsDialog(QDialog):
-    """Edits an OverlayStyle; `style()` is the result. 'Keyboard Shortcuts…' emits shortcuts_requested."""
+    """Edits an OverlayStyle and the review threshold; `style()` and `review()` are the results.
+    'Keyboard Shortcuts…' emits shortcuts_requested."""
 
     shortcuts_requested = Signal()
 
-    def __init__(self, style: OverlayStyle, parent: QWidget | None = None, keep_zoom: bool = True) -> None:
+    def __init__(self, style: OverlayStyle, parent: QWidget | None = None, keep_zoom: bool = True,
+                 review: ReviewPolicy | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._base = style
@@ -66,7 +69,7 @@ class SettingsDialog(QDialog):
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
-        self.threshold.setValue(style.threshold)
+        self.threshold.setValue((review or ReviewPolicy()).threshold)
         self.point_size = QSpinBox(objectName="point_size")
         self.point_size.setRange(4, 40)
         self.point_size.setValue(style.point_size)
@@ -103,12 +106,14 @@ class SettingsDialog(QDialog):
 
     def style(self) -> OverlayStyle:
         colors = {name: button.rgb for name, button in self.colors.items()}
-        return replace(self._base, threshold=float(self.threshold.value()),
-                       point_size=int(self.point_size.value()), **colors)
+        return replace(self._base, point_size=int(self.point_size.value()), **colors)
+
+    def review(self) -> ReviewPolicy:
+        return ReviewPolicy(float(self.threshold.value()))
 
     def _defaults(self) -> None:
         d = OverlayStyle()
-        self.threshold.setValue(d.threshold)
+        self.threshold.setValue(DEFAULT_THRESHOLD)
         self.point_size.setValue(d.point_size)
         self.keep_zoom_check.setChecked(True)
         for name, button in self.colors.items():

@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from model.annotations.review import ReviewPolicy
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance
 
@@ -40,20 +41,20 @@ _ANY = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 
 
-def keypoint_states(inst: Instance, threshold: float, uncertainty: np.ndarray | None) -> list[str]:
+def keypoint_states(inst: Instance, review: ReviewPolicy, uncertainty: np.ndarray | None) -> list[str]:
     """STATES entry per keypoint; uncertainty (K,) float or None."""
     kp = inst.keypoints
+    under = review.flags(kp)
     out = []
     for k in range(kp.num_keypoints):
-        v, human, conf = int(kp.vis[k]), bool(kp.human[k]), float(kp.confidence[k])
+        v, human = int(kp.vis[k]), bool(kp.human[k])
         if v == 0:
             out.append("absent")
         elif v == 1:
             out.append("occluded")
         elif human:
             out.append("confirmed")
-        elif (not math.isnan(conf) and conf < threshold) or (
-                uncertainty is not None and uncertainty[k] > 1.0):
+        elif under[k] or (uncertainty is not None and uncertainty[k] > 1.0):
             out.append("flagged")
         else:
             out.append("predicted")
@@ -70,7 +71,7 @@ class KeypointTableModel(QAbstractTableModel):
         self._states: list[str] = []
         self._uncertainty: np.ndarray | None = None
 
-    def set_data(self, skeleton: Skeleton | None, inst: Instance | None, threshold: float,
+    def set_data(self, skeleton: Skeleton | None, inst: Instance | None, review: ReviewPolicy,
                  uncertainty: Sequence[float] | None = None) -> None:
         """Show inst's keypoints; uncertainty (K,) scores of its prediction, or None."""
         unc = None if uncertainty is None else np.asarray(uncertainty, np.float64).reshape(-1)
@@ -83,7 +84,7 @@ class KeypointTableModel(QAbstractTableModel):
         if not same_shape:
             self.beginResetModel()
         self._skeleton, self._inst, self._uncertainty = skeleton, inst, unc
-        self._states = [] if inst is None else keypoint_states(inst, threshold, unc)
+        self._states = [] if inst is None else keypoint_states(inst, review, unc)
         if not same_shape:
             self.endResetModel()
         elif self.rowCount():

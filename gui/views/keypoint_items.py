@@ -25,6 +25,7 @@ class PointState:
     human: bool
     selected: bool = False
     instance_selected: bool = False
+    flagged: bool = False  # the review policy flags it (a model keypoint under the threshold)
 
 
 class KeypointItem(QGraphicsObject):
@@ -63,7 +64,7 @@ class KeypointItem(QGraphicsObject):
 
     @property
     def flagged(self) -> bool:
-        return self.style.flagged(self.state.confidence, self.state.human)
+        return self.state.flagged
 
     @property
     def label_visible(self) -> bool:

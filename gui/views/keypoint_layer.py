@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject,
 
 from gui.views.keypoint_items import InstanceTag, KeypointItem, PointState
 from gui.views.style import OverlayStyle, qcolor
+from model.annotations.review import ReviewPolicy
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance
 
@@ -29,6 +30,7 @@ class KeypointLayer(QGraphicsObject):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self.setZValue(10)
         self._style = OverlayStyle()
+        self._review = ReviewPolicy()
         self._skeleton: Skeleton | None = None
         self._instances: list[Instance] = []
         self._selection: tuple[int | None, int | None] = (None, None)
@@ -46,9 +48,12 @@ class KeypointLayer(QGraphicsObject):
 
     # ---- data in -----------------------------------------------------------------------------
     def set_data(self, skeleton: Skeleton | None, instances: list[Instance],
-                 selection: tuple[int | None, int | None], style: OverlayStyle) -> None:
-        """Replace what is drawn; deferred until release while a keypoint is being dragged."""
+                 selection: tuple[int | None, int | None], style: OverlayStyle,
+                 review: ReviewPolicy | None = None) -> None:
+        """Replace what is drawn; deferred until release while a keypoint is being dragged. `review`
+        decides which model keypoints get the dashed "needs review" ring."""
         self._skeleton, self._instances, self._selection, self._style = skeleton, instances, selection, style
+        self._review = review if review is not None else ReviewPolicy()
         if self._dragging is not None:
             self._pending = True
             return
@@ -105,9 +110,11 @@ class KeypointLayer(QGraphicsObject):
                 edges.append((a, b, line))
                 self._children.append(line)
         self._edges[index] = edges
+        flags = self._review.flags(kp)
         for k in sorted(shown):
             state = PointState(int(kp.vis[k]), float(kp.confidence[k]), bool(kp.human[k]),
-                               selected=is_selected and k == selected_k, instance_selected=is_selected)
+                               selected=is_selected and k == selected_k, instance_selected=is_selected,
+                               flagged=bool(flags[k]))
             color = qcolor(skeleton.colors[k])
             item = KeypointItem(self, index, k, skeleton.keypoints[k], color, state, style)
             item.setPos(float(kp.xy[k, 0]), float(kp.xy[k, 1]))

@@ -1,4 +1,5 @@
-"""How the overlay looks: point size, review threshold, confidence colours, status colours."""
+"""How the overlay looks: point size, confidence colours, status colours (the review threshold is a
+model.annotations.review.ReviewPolicy, not a look)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,9 @@ STATUS_COLORS: dict[ReviewStatus, Rgb] = {
 
 @dataclass(frozen=True)
 class OverlayStyle:
-    """User-tunable look of keypoints; threshold flags predicted keypoints whose confidence is below it."""
+    """User-tunable look of keypoints."""
 
     point_size: int = 11
-    threshold: float = 0.3
     low_color: Rgb = (230, 40, 40)
     high_color: Rgb = (40, 210, 90)
     box_color: Rgb = (255, 220, 0)
@@ -39,11 +39,6 @@ class OverlayStyle:
         t = min(max(float(confidence), 0.0), 1.0)
         r, g, b = (round(lo + (hi - lo) * t) for lo, hi in zip(self.low_color, self.high_color, strict=True))
         return QColor(r, g, b)
-
-    def flagged(self, confidence: float, human: bool) -> bool:
-        """A model keypoint under the threshold needs review; human keypoints never do."""
-        return not human and not math.isnan(confidence) and confidence < self.threshold
-
 
 def qcolor(rgb: Rgb, alpha: int = 255) -> QColor:
     return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), alpha)

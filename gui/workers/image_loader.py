@@ -21,7 +21,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from gui.workers.priority import lower_current_thread_priority
-from model.io.images import ImageReadError, read_image
+from model.io.frames import read_source
+from model.io.images import ImageReadError
 
 DECODE_NICE = 3  # below the GUI thread, above inference and thumbnails
 
@@ -49,7 +50,7 @@ class LoadedImage:
 
 def decode_for_display(image_id: int, path: Path) -> LoadedImage:
     """Read an image file and prepare it for painting; raises ImageReadError naming the file."""
-    rgb = read_image(path)
+    rgb = read_source(path)
     bgra = np.ascontiguousarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA))
     h, w = bgra.shape[:2]
     qimage = QImage(bgra.data, w, h, 4 * w, QImage.Format.Format_RGB32)

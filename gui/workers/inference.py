@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from gui.workers.inference_process import ModelInfo, serve
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Prediction
+from model.errors import HglabelError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ImageResult:
     predictions: tuple[tuple[int | None, Prediction], ...]
 
 
-class ChildGoneError(RuntimeError):
+class ChildGoneError(HglabelError, RuntimeError):
     """The inference process ended (crashed, killed, or shut down)."""
 
 

@@ -47,34 +47,6 @@ def model_info(path: str, predictor) -> ModelInfo:
                      cfg.stacks, tuple(cfg.input_size), cfg.features)
 
 
-def predict_jobs(predictor, jobs: list, batch_size: int = 4) -> list:
-    """[(image_id, path, [(iid, box | None), …])] → [(image_id, ((iid, Prediction), …) or message)]."""
-    from model.io.images import ImageReadError, read_image
-
-    out, items, owners = [], [], []
-    for image_id, path, boxes in jobs:
-        try:
-            image = read_image(path)
-        except (ImageReadError, OSError) as exc:
-            out.append((image_id, str(exc)))
-            continue
-        for iid, box in boxes or [(None, None)]:
-            items.append((image, box))
-            owners.append((image_id, iid))
-    if not items:
-        return out
-    try:
-        preds = predictor.predict(items, batch_size=batch_size)
-    except Exception as exc:  # a torch error must not kill the process; report it per image
-        log.exception("prediction failed")
-        failed = dict.fromkeys(image_id for image_id, _ in owners)
-        return out + [(image_id, f"prediction failed: {exc}") for image_id in failed]
-    grouped: dict[int, list] = {}
-    for (image_id, iid), pred in zip(owners, preds, strict=True):
-        grouped.setdefault(image_id, []).append((iid, pred))
-    return out + [(image_id, tuple(pairs)) for image_id, pairs in grouped.items()]
-
-
 def _leave_a_core() -> None:
     """torch gets cores - 1 threads (at least 1), so the window's thread always finds a free core."""
     import torch
@@ -86,11 +58,14 @@ def _leave_a_core() -> None:
 def serve(conn) -> None:
     """The child's main loop (target of the spawned process)."""
     from model.infer.predictor import load_predictor  # torch: only in the child
+    from model.infer.project_predict import predict_jobs
+    from model.infer.tracking import FrameMemory
 
     with contextlib.suppress(OSError):
         os.nice(CHILD_NICE)
     _leave_a_core()
     predictor = None
+    memory = FrameMemory()  # video frames predicted in order: each crop from the previous result
     while True:
         try:
             msg = conn.recv()
@@ -103,11 +78,12 @@ def serve(conn) -> None:
             _, path, skeleton, device, *options = msg
             try:
                 predictor = load_predictor(path, skeleton, device, flip_test=bool(options and options[0]))
+                memory = FrameMemory()
                 reply = ("loaded", model_info(path, predictor))
             except Exception as exc:  # CheckpointError, ValueError, RuntimeError from torch
                 reply = ("load_failed", str(exc))
         elif kind == "predict":
-            reply = ("predicted", predict_jobs(predictor, msg[1]) if predictor is not None
+            reply = ("predicted", predict_jobs(predictor, msg[1], memory=memory) if predictor is not None
                      else [(job[0], "no model loaded") for job in msg[1]])
         else:
             reply = ("error", f"unknown request {kind!r}")

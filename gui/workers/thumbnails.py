@@ -18,7 +18,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from gui.workers.priority import lower_current_thread_priority
-from model.io.images import ImageReadError, read_image
+from model.io.frames import read_source
+from model.io.images import ImageReadError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def make_thumbnail(path: Path, size: int = THUMB_SIZE) -> QImage:
             if bgr is not None:
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     if rgb is None:
-        rgb = read_image(path)
+        rgb = read_source(path)
     h, w = rgb.shape[:2]
     scale = size / max(h, w)
     if scale < 1:

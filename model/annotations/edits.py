@@ -225,6 +225,17 @@ def move_keypoint(
     return _with_box(SetKeypoint(image_id, _iid(inst), k, old, new), inst, image_size)
 
 
+def relocate_keypoint(image_id: int, inst: Instance, k: int, x: float, y: float, confidence: float,
+                      image_size: Size = None) -> SetKeypoint:
+    """Keypoint k moves to (x, y) with its human flag unchanged (Tab through heatmap maxima): a
+    prediction stays a prediction with the maximum's `confidence`, a person's keypoint stays theirs.
+    v stays 1 or 2 (0 becomes 2)."""
+    old = keypoint_value(inst.keypoints, k)
+    conf = old.confidence if old.human else float(confidence)
+    new = KeypointValue(float(x), float(y), old.v or 2, conf, old.human)
+    return _with_box(SetKeypoint(image_id, _iid(inst), k, old, new), inst, image_size)
+
+
 def set_visibility(image_id: int, inst: Instance, k: int, v: int, image_size: Size = None) -> SetKeypoint:
     """A person sets keypoint k's visibility (0 clears it to x = y = 0); the value becomes human."""
     if v not in (0, 1, 2):

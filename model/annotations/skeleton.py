@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model.errors import HglabelError
+
 Pair = tuple[int, int]
 Color = tuple[int, int, int]
 
@@ -20,7 +22,7 @@ _PALETTE: tuple[Color, ...] = (
 DEFAULT_SIGMA = 0.05
 
 
-class SkeletonError(ValueError):
+class SkeletonError(HglabelError, ValueError):
     """A skeleton definition is inconsistent; the message says which field."""
 
 

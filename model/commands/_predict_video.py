@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 
 def _open(path: Path):
@@ -46,7 +46,7 @@ def run_video(args: argparse.Namespace, predictor, ranks) -> int:
 
 
 def _write(args: argparse.Namespace, output, count: int, predictor, images_path: Path) -> int:
-    from model.io.coco_write import write_json_atomic
+    from model.io.atomic import write_json_atomic
     from model.io.dlc_csv import write_dlc_csv
 
     for _, text in output.failures:

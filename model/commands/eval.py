@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 
 def register(subparsers) -> None:

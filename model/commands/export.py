@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 
 def register(subparsers) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 EPILOG = """\
 methods:

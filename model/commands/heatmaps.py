@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from model.cli import CommandError
+from model.commands import CommandError
 from model.inspect.render import COLORMAPS, DEFAULT_COLORMAP, render_grid, render_stack_overlay, shared_levels
 from model.inspect.uncertainty import REASONS, keypoint_uncertainty
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,13 @@ exit status:
      skipped, and do not make the run fail
   1  images were found but none could be read
   2  bad arguments: folder, checkpoint, skeleton, ground truth file
+
+project (--project PROJECT_OR_FOLDER, a project .db or an image folder with one):
+  the project's unlabelled images (--which not-done: also predicted and in-review ones) are
+  predicted with its instances' boxes (whole-image pass where there are none) and written into the
+  project with the window's rules: a keypoint a person set is never overwritten; an image becomes
+  predicted, or in review when a model keypoint is under --threshold. Under torchrun each rank
+  predicts every N-th image and rank 0 alone writes. The checkpoint's keypoints must be the project's.
 
 video (mp4 avi mov mkv m4v webm):
   every frame is predicted; image ids are frame indices (0-based) and RESULTS.images.json lists
@@ -53,12 +60,20 @@ def register(subparsers) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR|VIDEO",
+    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR|VIDEO", nargs="?",
                         help="folder of images (searched recursively) or a video file")
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="CKPT",
                         help="hglabel checkpoint or pytorch-pose .pth.tar")
-    parser.add_argument("--out", required=True, type=Path, metavar="RESULTS.json",
-                        help="results file to write")
+    parser.add_argument("--out", type=Path, metavar="RESULTS.json",
+                        help="results file to write (required unless --project)")
+    parser.add_argument("--project", metavar="PROJECT_OR_FOLDER",
+                        help="write the predictions into this project instead (the window's rules: a "
+                             "person's keypoints are kept; images become predicted or in review)")
+    parser.add_argument("--which", default="unlabelled", choices=("unlabelled", "not-done"),
+                        help="--project: which images to predict (default unlabelled)")
+    parser.add_argument("--threshold", type=float, default=0.3, metavar="T",
+                        help="--project: review threshold; a model keypoint under it puts the image "
+                             "in review (default 0.3, as in the window)")
     parser.add_argument("--coco", type=Path, metavar="GT.json",
                         help="COCO keypoints file: predict its annotations' boxes, with its image ids")
     parser.add_argument("--skeleton", metavar="coco17|mpii16|FILE.json",
@@ -123,6 +138,15 @@ def _plan(args: argparse.Namespace, predictor) -> tuple[list, int]:
 def _check_args(args: argparse.Namespace) -> None:
     from model.io.video import is_video_path
 
+    if args.project is not None:
+        extra = [name for name, value in (("IMAGES_DIR", args.images_dir), ("--out", args.out),
+                                          ("--coco", args.coco), ("--csv", args.csv or None)) if value]
+        if extra:
+            raise CommandError(f"--project writes into the project; drop {', '.join(extra)}")
+        return
+    if args.images_dir is None or args.out is None:
+        raise CommandError("give IMAGES_DIR|VIDEO and --out RESULTS.json, or --project PROJECT_OR_FOLDER")
+
     args.video = is_video_path(args.images_dir) and not args.images_dir.is_dir()
     if args.video:
         if not args.images_dir.is_file():
@@ -156,7 +180,7 @@ def _predict_share(args: argparse.Namespace, predictor, jobs: list, category_id:
 
 
 def _write(args: argparse.Namespace, output, n_jobs: int) -> int:
-    from model.io.coco_write import write_json_atomic
+    from model.io.atomic import write_json_atomic
 
     if output.failures:
         print(f"hglabel predict: skipped {len(output.failures)} unreadable image(s):", file=sys.stderr)
@@ -189,6 +213,10 @@ def run(args: argparse.Namespace) -> int:
         ranks = ranks_from_env()
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    if args.project is not None:
+        from model.commands._predict_project import run_project
+
+        return run_project(args, ranks, rank_device(args.device, ranks))
     predictor = _predictor(args, rank_device(args.device, ranks))
     if args.video:
         from model.commands._predict_video import run_video

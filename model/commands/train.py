@@ -20,7 +20,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from model.cli import CommandError
+from model.commands import CommandError
 
 log = logging.getLogger(__name__)
 

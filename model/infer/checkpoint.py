@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +20,10 @@ from torch import nn
 
 from model.annotations.presets import resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
+from model.errors import HglabelError
 from model.infer.layout import LayoutError, config_differences, fill_and_check, infer_config, strip_prefixes
 from model.infer.normalization import Normalization
+from model.io.atomic import replacing
 from model.nn.hourglass import HourglassConfig, StackedHourglass, build_hourglass
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")  # torch.save's old format
 
 
-class CheckpointError(Exception):
+class CheckpointError(HglabelError):
     """A checkpoint cannot be used; the message names the file and the problem."""
 
 
@@ -260,7 +260,7 @@ def save_checkpoint(
     normalization: Normalization,
     meta: dict | None = None,
 ) -> Path:
-    """Write our self-describing checkpoint atomically (temp file + os.replace); returns the path."""
+    """Write our self-describing checkpoint atomically (model.io.atomic); returns the path."""
     path = Path(path)
     if isinstance(model_or_state_dict, StackedHourglass) and model_or_state_dict.config != config:
         raise ValueError(f"model config {model_or_state_dict.config} differs from {config}")
@@ -279,16 +279,8 @@ def save_checkpoint(
         "normalization": normalization.to_dict(), "state_dict": state, "meta": _plain(meta),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as handle:
+        torch.save(payload, handle)
     return path
 
 

@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from model.infer.jobs import JobOutput
-from model.io.coco_write import write_json_atomic
+from model.io.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

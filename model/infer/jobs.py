@@ -14,7 +14,8 @@ import numpy as np
 from model.annotations.types import Prediction
 from model.infer.crops import Box
 from model.io.coco_types import CocoDataset
-from model.io.images import ImageReadError, read_image
+from model.io.frames import read_source
+from model.io.images import ImageReadError
 from model.project.scan import scan_folder
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def coco_jobs(dataset: CocoDataset, root: Path) -> tuple[list[ImageJob], list[st
 
 def _load(root: Path, job: ImageJob) -> tuple[np.ndarray | None, str | None]:
     try:
-        return read_image(root / job.file_name), None
+        return read_source(root / job.file_name), None
     except ImageReadError as exc:
         return None, exc.reason
     except (OSError, ValueError, MemoryError) as exc:  # anything else a broken file can raise

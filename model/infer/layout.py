@@ -6,6 +6,7 @@ import re
 
 import torch
 
+from model.errors import HglabelError
 from model.nn.hourglass import HourglassConfig, StackedHourglass
 
 STRIP_PREFIXES = ("module.", "_orig_mod.")
@@ -20,7 +21,7 @@ FIELD_NAMES = {
 }
 
 
-class LayoutError(ValueError):
+class LayoutError(HglabelError, ValueError):
     """The state dict does not have the hourglass layout; the message says what is wrong."""
 
 

@@ -105,3 +105,18 @@ def predict_sequence(
         yield FramePrediction(index, pred, tracked, None if unc is None else unc.worst_score)
         if on_progress is not None:
             on_progress(done, len(order))
+
+
+class FrameMemory:
+    """The last predicted frame of each video in this process, so that predicting frame k right after
+    frame k-1 (the window's "predict all" walks the frames in order) takes one tracked crop pass."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[int, Prediction]] = {}
+
+    def prior(self, video: str, index: int) -> Prediction | None:
+        last = self._last.get(video)
+        return last[1] if last is not None and last[0] == index - 1 else None
+
+    def remember(self, video: str, index: int, pred: Prediction) -> None:
+        self._last[video] = (index, pred)

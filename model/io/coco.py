@@ -36,6 +36,7 @@ import numpy as np
 from model.annotations.presets import load_preset
 from model.annotations.skeleton import Skeleton, SkeletonError, guess_flip_pairs
 from model.annotations.types import Instance, Keypoints, Source
+from model.io.atomic import write_json_atomic
 from model.io.coco_checks import describe_outside, keypoints_outside, size_mismatch, zero_box_problem
 from model.io.coco_types import CocoAnnotation, CocoDataset, CocoImage, CocoResult
 from model.io.coco_validate import MAX_SIDE, CocoImportError, Fields
@@ -45,7 +46,6 @@ from model.io.coco_write import (
     build_results,
     category_dict,
     image_dict,
-    write_json_atomic,
 )
 
 

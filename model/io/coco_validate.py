@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from model.errors import HglabelError
 from model.io.names import name_problem
 
 MAX_ID = 2**63 - 1  # ids must fit SQLite's INTEGER
@@ -23,7 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN_NUMBERS = frozenset({int, float})
 
 
-class CocoImportError(ValueError):
+class CocoImportError(HglabelError, ValueError):
     """A COCO file (or dict) is malformed; the message names the file and the field."""
 
 

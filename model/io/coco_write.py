@@ -12,14 +12,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -115,38 +109,3 @@ def build_results(items: Iterable[tuple[int, Keypoints, float]], category_id: in
         out.append({"image_id": int(image_id), "category_id": int(category_id), "keypoints": flat,
                     "score": float(score)})
     return out
-
-
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write data as UTF-8 JSON: temp file in the same folder, fsync, os.replace, fsync the folder.
-
-    A crash leaves either the old file or the new one, never half of one. NaN/inf → ValueError
-    before anything is written.
-    """
-    path = Path(path)
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from model.io.atomic import write_text_atomic
 
 
 def dlc_csv_text(scorer: str, bodyparts: Sequence[str], rows: Mapping[int, Sequence[float]],
@@ -49,8 +50,5 @@ def results_to_rows(results: Sequence[Mapping]) -> dict[int, list[float]]:
 
 def write_dlc_csv(path: Path, scorer: str, bodyparts: Sequence[str], results: Sequence[Mapping],
                   frame_count: int) -> None:
-    """Write the CSV (temp file + os.replace: a crash leaves the old file or the new one)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dlc_csv_text(scorer, bodyparts, results_to_rows(results), frame_count), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write the CSV atomically (model.io.atomic: a crash leaves the old file or the new one)."""
+    write_text_atomic(path, dlc_csv_text(scorer, bodyparts, results_to_rows(results), frame_count))

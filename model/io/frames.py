@@ -4,18 +4,25 @@
 RGB, `seq.frame_name(k)` → "<stem>_<k, 6 digits>" (what DeepLabCut's frame extraction names its
 PNGs), `seq.fps` (None for a folder). Tracking, frame picking and whole-sequence prediction are
 written against this, so they work the same on a recording and on an extracted-frames folder.
+
+A project names one frame of a video like a file: `frame_ref("m3v1mp4.mp4", 12)` is
+"m3v1mp4.mp4#000012"; `read_source(path)` reads either kind (a process-wide reader per video, so
+stepping through frames decodes forward instead of seeking).
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from model.io.images import read_image
-from model.io.video import VideoReader, is_video_path
+from model.io.images import ImageReadError, read_image
+from model.io.video import VideoError, VideoReader, is_video_path
 
 
 def frame_file_name(stem: str, index: int, suffix: str = ".png") -> str:
@@ -107,7 +114,66 @@ def open_sequence(path: str | Path, cache_frames: int = 16) -> FrameSequence:
     if path.is_dir():
         return ImageFolderFrames(path)
     if not is_video_path(path):
-        from model.io.video import VideoError
-
         raise VideoError(f"{path}: not a video (mp4, avi, mov, mkv, m4v, webm) or a folder")
     return VideoFrames(path, cache_frames=cache_frames)
+
+
+# ---- frame references: one frame of a video named like a file ------------------------------------
+_REF = re.compile(r"^(?P<video>.+\.(?:mp4|avi|mov|mkv|m4v|webm))#(?P<index>\d+)$", re.IGNORECASE)
+_READERS: OrderedDict[str, VideoReader] = OrderedDict()
+_READERS_LOCK = threading.Lock()
+MAX_OPEN_VIDEOS = 4
+
+
+def frame_ref(video: str | Path, index: int) -> str:
+    """'<video path>#<index:06d>': how a project names frame `index` of a video (an image path)."""
+    return f"{Path(video).as_posix() if isinstance(video, Path) else video}#{int(index):06d}"
+
+
+def parse_frame_ref(path: str | Path) -> tuple[Path, int] | None:
+    """(video path, frame index) for a frame reference, None for an ordinary file path."""
+    match = _REF.match(str(path))
+    if match is None:
+        return None
+    return Path(match["video"]), int(match["index"])
+
+
+def shared_reader(video: str | Path) -> VideoReader:
+    """One open VideoReader per video file for the whole process (the last MAX_OPEN_VIDEOS kept)."""
+    key = str(Path(video).resolve())
+    with _READERS_LOCK:
+        reader = _READERS.get(key)
+        if reader is not None:
+            _READERS.move_to_end(key)
+            return reader
+    reader = VideoReader(key, cache_frames=8)
+    with _READERS_LOCK:
+        _READERS[key] = reader
+        while len(_READERS) > MAX_OPEN_VIDEOS:
+            _READERS.popitem(last=False)[1].close()
+    return reader
+
+
+def forget_reader(video: str | Path) -> None:
+    """Close the shared reader of a video (e.g. after the file changed)."""
+    with _READERS_LOCK:
+        reader = _READERS.pop(str(Path(video).resolve()), None)
+    if reader is not None:
+        reader.close()
+
+
+def read_source(path: str | Path) -> np.ndarray:
+    """read_image for a file, or the frame a frame reference names: (H, W, 3) uint8 RGB.
+
+    Raises ImageReadError (path, reason) for either, so callers handle one exception type.
+    """
+    ref = parse_frame_ref(path)
+    if ref is None or Path(path).is_file():
+        return read_image(path)
+    video, index = ref
+    try:
+        return np.array(shared_reader(video).read(index))  # a private, writable copy
+    except VideoError as exc:
+        raise ImageReadError(path, str(exc).split(": ", 1)[-1]) from exc
+    except IndexError as exc:
+        raise ImageReadError(path, f"the video has no frame {index}") from exc

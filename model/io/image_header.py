@@ -10,13 +10,15 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from model.errors import HglabelError
+
 _JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _JPEG_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})
 _ORIENTATION_TAG = 0x0112
 _MAX_CHUNKS = 100_000  # a header walk never loops longer than this
 
 
-class HeaderError(ValueError):
+class HeaderError(HglabelError, ValueError):
     """The header of a recognised format is malformed or truncated; the message says how."""
 
 

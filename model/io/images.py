@@ -26,13 +26,14 @@ import os
 import cv2
 import numpy as np
 
+from model.errors import HglabelError
 from model.io.image_header import HeaderError, ImageHeader, parse_header
 
 DEFAULT_MAX_PIXELS = 100_000_000
 _DECODE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION
 
 
-class ImageReadError(Exception):
+class ImageReadError(HglabelError):
     """An image cannot be read: missing, unreadable, empty, not an image, corrupt, truncated, too large.
 
     `path` and `reason` are kept as attributes; str() is "<path>: <reason>". Picklable (args are

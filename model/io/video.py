@@ -25,13 +25,15 @@ from pathlib import Path
 import av
 import numpy as np
 
+from model.errors import HglabelError
+
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 _FORWARD_LIMIT = 64  # decode forward instead of seeking when the target is at most this far ahead
 
 
-class VideoError(Exception):
+class VideoError(HglabelError):
     """A video cannot be read; the message names the file and the cause."""
 
 

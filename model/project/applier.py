@@ -25,10 +25,11 @@ from model.annotations.edits import (
     UpdateInstance,
 )
 from model.annotations.types import ReviewStatus
+from model.errors import HglabelError
 from model.project import rows
 
 
-class StaleEditError(Exception):
+class StaleEditError(HglabelError):
     """The project no longer holds the state an edit expects (e.g. an undo out of order)."""
 
 

@@ -37,9 +37,11 @@ from model.io.coco import (
     read_json,
     write_json_atomic,
 )
+from model.io.images import ImageReadError
 from model.project import rows
 from model.project.coco_bulk_read import BulkCoco, bulk_from_dataset, bulk_parse
 from model.project.coco_bulk_write import ExportError, coco_images, project_coco_dict
+from model.project.frame_export import write_frame_images
 from model.project.paths import default_project_path
 from model.project.store import ImageRecord, ProjectError, ProjectStore
 
@@ -103,10 +105,14 @@ def _human_only(inst: Instance) -> Instance | None:
 
 def export_coco(store: ProjectStore, out: str | Path, labelled: bool = False,
                 include_predictions: bool = False) -> ExportReport:
-    """Write the project as COCO keypoints JSON to out, atomically (temp file + rename)."""
+    """Write the project as COCO keypoints JSON to out, atomically (temp file + rename). Video frames
+    are written as PNG files beside it (model.project.frame_export; file_name relative to out)."""
     try:
         data = project_coco_dict(store, labelled, include_predictions)
+        write_frame_images(data, store.image_root, Path(out).resolve().parent)
         write_json_atomic(out, data)
+    except ImageReadError as exc:
+        raise ExportError(f"{out}: cannot export: {exc}") from exc
     except (ValueError, OSError) as exc:
         raise ExportError(f"{out}: cannot export: {exc}") from exc
     return ExportReport(Path(out), len(data["images"]), len(data["annotations"]))

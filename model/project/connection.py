@@ -12,10 +12,11 @@ from pathlib import Path
 from model.annotations.edits import Batch, Edit, SetStatus
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import ReviewStatus
+from model.errors import HglabelError
 from model.project import schema
 
 
-class ProjectError(Exception):
+class ProjectError(HglabelError):
     """A project cannot be opened or changed; the message names the file and the problem."""
 
 
@@ -36,6 +37,11 @@ class ProjectReadOnlyError(ProjectError):
     """The project was opened read-only (file, folder or media not writable, disk full): no edits."""
 
 
+def can_write(path: Path) -> bool:
+    """Whether this process may write the file (root may write a 0444 file; a read-only mount no one)."""
+    return os.access(path, os.W_OK)
+
+
 def connect(path: Path, durability: str, timeout: float | None = None,
             read_only: bool = False) -> tuple[sqlite3.Connection, bool]:
     """Open a project file (see schema.connect) and migrate it forward; errors become ProjectError.
@@ -46,7 +52,7 @@ def connect(path: Path, durability: str, timeout: float | None = None,
     """
     timeout = schema.BUSY_TIMEOUT_S if timeout is None else timeout
     try:
-        if read_only or (path.exists() and not os.access(path, os.W_OK)):
+        if read_only or (path.exists() and not can_write(path)):
             conn, read_only = schema.connect_read_only(str(path)), True
         else:
             try:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from model.errors import HglabelError
 from model.project.paths import default_project_path
 
 
-class ProjectNotFoundError(FileNotFoundError):
+class ProjectNotFoundError(HglabelError, FileNotFoundError):
     """No project file at the given path or for the given folder; the message names both."""
 
 

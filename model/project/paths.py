@@ -7,12 +7,13 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from model.errors import HglabelError
 from model.project.scan import PROJECT_DIR_NAME
 
 PROJECT_FILE_NAME = "project.db"
 
 
-class PathEscapeError(ValueError):
+class PathEscapeError(HglabelError, ValueError):
     """An image path points outside the project's image root."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from model.project import videos
 from model.project.paths import default_project_path, fallback_project_path
 from model.project.store import ProjectError, ProjectStore, RescanReport
 
@@ -17,7 +18,8 @@ def check_folder(store: ProjectStore, folder: str | Path) -> int:
         raise ProjectError(f"{folder}: image folder does not exist")
     records = store.images()
     labelled = store.images_with_instances()
-    present = {r.id for r in records if (root / r.path).is_file()}
+    frames = videos.present_frames(root, [r.path for r in records], store.videos())
+    present = {r.id for r in records if r.path in frames or (root / r.path).is_file()}
     lacking = [r.path for r in records if r.id in labelled and r.id not in present]
     if lacking:
         raise ProjectError(f"{root}: does not hold this project's images: {len(lacking)} labelled image(s) "

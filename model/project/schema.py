@@ -17,7 +17,9 @@ import zlib
 from collections.abc import Callable
 from urllib.parse import quote
 
-SCHEMA_VERSION = 4
+from model.errors import HglabelError
+
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's transaction (CLI default)
 # Columns each row checksum covers (v4). `ord` is left out: it is rewritten whenever paths are added.
 IMAGE_CRC_COLUMNS = "path, width, height, status, missing"
@@ -25,7 +27,7 @@ INSTANCE_CRC_COLUMNS = "image_id, category_id, x, y, w, h, score, source, keypoi
 _READ_ONLY_CAUSES = ("readonly", "read-only", "unable to open", "disk is full", "disk i/o")
 
 
-class SchemaError(Exception):
+class SchemaError(HglabelError):
     """The file is not a project database this version can open; the message names the file."""
 
 
@@ -107,8 +109,22 @@ def _v4(conn: sqlite3.Connection) -> None:
                      f" UPDATE {table} SET crc = hg_crc({cols}) WHERE id = NEW.id; END")
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """Videos as sources: one row per video file (path relative to the image root, size, content
+    fingerprint, frame count, fps, frame size); its frames are images named "<video>#<index:06d>".
+    Per image: `picked` (chosen to label by a frame-picking method) and the model's `uncertainty`
+    (worst keypoint score of the last prediction; > 1 uncertain), so review order survives a restart."""
+    conn.execute(
+        "CREATE TABLE videos (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,"
+        " size INTEGER NOT NULL, fingerprint TEXT NOT NULL, frame_count INTEGER NOT NULL,"
+        " fps REAL NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL)"
+    )
+    conn.execute("ALTER TABLE images ADD COLUMN picked INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE images ADD COLUMN uncertainty REAL")
+
+
 # MIGRATIONS[i] takes a file from user_version i to i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

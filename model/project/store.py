@@ -19,7 +19,8 @@ from pathlib import Path
 from model.annotations.edits import Edit
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, ReviewStatus, Source
-from model.project import integrity, rows
+from model.io.video import VideoError
+from model.project import integrity, rows, videos
 from model.project.applier import StaleEditError, apply_edit
 from model.project.connection import (
     ProjectError,
@@ -35,6 +36,7 @@ from model.project.guard import FileGuard, ProjectGoneError
 from model.project.paths import PathEscapeError, default_project_path, relative_image_path
 from model.project.scan import natural_sorted, scan_folder
 from model.project.skeleton_migration import migrate_blob
+from model.project.videos import VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -347,9 +349,11 @@ class ProjectStore:
             found = scan_folder(self.image_root)
         except OSError as exc:
             raise ProjectError(f"{self.image_root}: cannot scan the image folder: {exc}") from exc
+        self._register_new_videos()
         with self._write():
             known = {p: bool(m) for p, m in self._conn.execute("SELECT path, missing FROM images")}
-            present = set(found)
+            present = set(found) | videos.present_frames(self.image_root, list(known),
+                                                         videos.video_rows(self._conn))
             new = [p for p in found if p not in known]
             vanished = [p for p, m in known.items() if not m and p not in present]
             returned = [p for p, m in known.items() if m and p in present]
@@ -358,6 +362,62 @@ class ProjectStore:
             self._conn.executemany("UPDATE images SET missing=0 WHERE path=?", [(p,) for p in returned])
             total = len(known) + len(new)
         return RescanReport(len(new), len(vanished), len(returned), total)
+
+    # ---- videos --------------------------------------------------------------------------------
+    def add_video(self, path: str | Path) -> tuple[VideoRecord, dict[str, int]]:
+        """Register a video under the image root; every frame becomes an image "<video>#<k:06d>"
+        (size known). Returns the video and frame path → image id. Raises VideoError naming the file."""
+        rel = relative_image_path(self.image_root, path)
+        with self._write():
+            record, frames = videos.register(self._conn, self.image_root, rel)
+            known = {p for (p,) in self._conn.execute("SELECT path FROM images")}
+            new = [p for p in frames if p not in known]
+            self._insert_paths(new)
+            self._conn.executemany("UPDATE images SET width=?, height=? WHERE path=?",
+                                   [(record.width, record.height, p) for p in new])
+            ids = dict(self._conn.execute("SELECT path, id FROM images WHERE path >= ? AND path < ?",
+                                          (rel + "#", rel + "$")).fetchall())
+        return record, {p: ids[p] for p in frames}
+
+    def videos(self) -> list[VideoRecord]:
+        with self._lock:
+            return videos.video_rows(self._conn)
+
+    def check_videos(self) -> list[str]:
+        """One line per registered video that is missing or changed (size or content fingerprint)."""
+        return videos.check(self.image_root, self.videos())
+
+    def _register_new_videos(self) -> None:
+        known = {v.path for v in self.videos()}
+        for rel in videos.scan_videos(self.image_root):
+            if rel not in known:
+                try:
+                    self.add_video(rel)
+                except VideoError as exc:
+                    log.warning("skipped %s", exc)
+
+    def set_picked(self, image_ids: Iterable[int], picked: bool = True) -> None:
+        """Mark images as chosen to label (frame picking; never removes labels). Not undoable."""
+        with self._write():
+            self._conn.executemany("UPDATE images SET picked=? WHERE id=?",
+                                   [(int(picked), int(i)) for i in image_ids])
+
+    def picked(self) -> list[int]:
+        """Ids of the picked images, in natural order."""
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT id FROM images WHERE picked=1 ORDER BY ord, id")]
+
+    def set_uncertainty(self, scores: dict[int, float | None]) -> None:
+        """Store the model's uncertainty score per image (None clears it). Not undoable."""
+        with self._write():
+            self._conn.executemany("UPDATE images SET uncertainty=? WHERE id=?",
+                                   [(None if v is None else float(v), int(i)) for i, v in scores.items()])
+
+    def uncertainties(self) -> dict[int, float]:
+        """image id → stored uncertainty score, for the images that have one."""
+        with self._lock:
+            found = self._conn.execute("SELECT id, uncertainty FROM images WHERE uncertainty IS NOT NULL")
+            return dict(found.fetchall())
 
     def _insert_paths(self, new: list[str]) -> None:
         """Insert new image paths and keep `ord` the natural order of all paths (inside a transaction)."""

@@ -18,11 +18,12 @@ import numpy as np
 from model.annotations.boxes import keypoint_box
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, ReviewStatus
+from model.errors import HglabelError
 
 log = logging.getLogger(__name__)
 
 
-class TrainDataError(ValueError):
+class TrainDataError(HglabelError, ValueError):
     """Training data cannot be used; the message names the file and the problem."""
 
 

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from model.infer.normalization import Normalization
-from model.io.images import read_image
+from model.io.frames import read_source
 from model.train.augment import AugmentConfig, make_sample, sample_params, sample_rng
 from model.train.data import TrainItem
 
@@ -38,7 +38,7 @@ class ImageCache:
         if image is not None:
             self._images.move_to_end(key)
             return image
-        image = read_image(path)
+        image = read_source(path)
         self._images[key] = image
         self._bytes += image.nbytes
         while self._bytes > self.max_bytes and len(self._images) > 1:

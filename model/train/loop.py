@@ -14,7 +14,6 @@ import hashlib
 import logging
 import math
 import os
-import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import torch
 
 from model.annotations.skeleton import Skeleton
 from model.infer.checkpoint import save_checkpoint
+from model.io.atomic import copy_atomic
 from model.train import distributed as D
 from model.train.augment import SIGMA
 from model.train.config import TrainConfig, lr_at
@@ -48,13 +48,6 @@ class TrainResult:
     position: Position
     stopped: bool
     metrics: dict
-
-
-def copy_atomic(src: Path, dst: Path) -> None:
-    """Copy a file so that `dst` is either the old or the complete new file (temp + os.replace)."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
 
 
 def finite_or_none(value):

@@ -10,8 +10,6 @@ resumes (last.pt may then be one save older or newer; --resume reads only the st
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +17,10 @@ import torch
 from torch import nn
 
 from model.annotations.skeleton import Skeleton
+from model.errors import HglabelError
 from model.infer.checkpoint import CheckpointError, load_checkpoint
 from model.infer.normalization import Normalization
+from model.io.atomic import replacing
 from model.nn.hourglass import HourglassConfig, StackedHourglass, build_hourglass
 from model.train.config import TrainConfig
 
@@ -30,7 +30,7 @@ BEST, LAST, STATE = "best.pt", "last.pt", "last.state.pt"
 DEFAULT_INPUT = 256
 
 
-class ResumeError(ValueError):
+class ResumeError(HglabelError, ValueError):
     """A run cannot be resumed; the message names the file and the problem."""
 
 
@@ -142,16 +142,8 @@ def save_state(path: Path, model: nn.Module, config: HourglassConfig, optimizer:
                "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
                "optimizer": optimizer.state_dict(), "scaler": scaler_state}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as handle:
+        torch.save(payload, handle)
 
 
 def load_resume(out_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer,

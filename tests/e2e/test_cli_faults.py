@@ -15,6 +15,8 @@ import pytest
 
 from model.cli import COMMANDS, main
 from model.project import schema
+from model.project.store import ProjectStore
+from tests.conftest import DEMO_DIR
 from tests.model.project.faults import imported_project, patch_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,21 +34,36 @@ def _commands(db: Path, images: Path, out: Path, openfield: Path) -> dict[str, l
         "train": ["train", str(db), "--out", str(out / "run"), "--resume", "--epochs", "1"],
         "eval": ["eval", str(db), str(db)],
         "predict": ["predict", str(images), "--checkpoint", str(db), "--out", str(out / "p.json")],
+        "predict-project": ["predict", "--project", str(db), "--checkpoint", str(DEMO_DIR / "checkpoint.pt"),
+                            "--which", "not-done"],
         "heatmaps": ["heatmaps", str(db), "--checkpoint", str(db), "--out", str(out / "hm")],
         "frames": ["frames", str(db), "--out", str(out / "frames")],
     }
 
 
+NO_FILE_ARGUMENT = {"demo"}  # `hglabel demo --check` reads only the bundled demo
+
+
 def test_matrix_covers_every_subcommand(tmp_path):
     covered = {argv[0] for argv in _commands(tmp_path, tmp_path, tmp_path, tmp_path).values()}
-    assert covered == set(COMMANDS)
+    assert covered == set(COMMANDS) - NO_FILE_ARGUMENT
 
 
 # what must still work under each fault (everything else must fail with one line)
 WORKS = {"locked": {"info", "export", "export-results"}, "read-only": {"info", "export", "export-results"}}
 SAYS = {"truncated": "project", "bit-flipped": "damaged", "locked": "another process is writing",
         "read-only": "read-only"}
-PROJECT_COMMANDS = {"info", "export", "export-results", "import", "relink", "train", "skeleton"}
+PROJECT_COMMANDS = {"info", "export", "export-results", "import", "relink", "train", "skeleton",
+                    "predict-project"}
+
+
+def _project(openfield: Path, base: Path) -> tuple[Path, Path]:
+    """The imported openfield frames plus one unlabelled image (so predict --project has work)."""
+    db, images = imported_project(openfield, base)
+    shutil.copy(next(images.glob("*.png")), images / "zz_new.png")
+    with ProjectStore.open(db) as store:
+        store.rescan()
+    return db, images
 
 
 def _check(fault: str, name: str, rc: int, err: str) -> None:
@@ -70,7 +87,7 @@ def _in_process(fault: str, commands: dict, capsys) -> None:
 
 @pytest.mark.parametrize("fault", ["truncated", "bit-flipped", "locked"])
 def test_fault_matrix(fault, openfield, tmp_path, capsys, monkeypatch):
-    db, images = imported_project(openfield, tmp_path)
+    db, images = _project(openfield, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     if fault == "truncated":
@@ -105,7 +122,7 @@ def test_fault_matrix_read_only(openfield):
     base = Path(tempfile.mkdtemp(prefix="hglabel-ro-"))
     try:
         os.chmod(base, 0o755)
-        db, images = imported_project(openfield, base)
+        db, images = _project(openfield, base)
         out = base / "out"
         out.mkdir()
         os.chmod(out, 0o777)

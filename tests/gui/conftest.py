@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from model.annotations.skeleton import Skeleton
-from tests.gui.helpers import activate, make_tiny_checkpoint, openfield_skeleton
+from tests.gui.helpers import activate, key, make_tiny_checkpoint, open_folder, openfield_skeleton
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +54,15 @@ def window(qtbot, tmp_path: Path):
     activate(qtbot, win)
     yield win
     win.close()
+
+
+@pytest.fixture
+def predicted(qtbot, window, image_folder, of_skeleton, tiny_checkpoint):
+    """The window on 5 openfield images, tiny model loaded, image 1 predicted by the network."""
+    s = window.session
+    open_folder(qtbot, window, image_folder, of_skeleton)
+    s.predictions.load_checkpoint(str(tiny_checkpoint))
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
+    key(window, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: len(s.instances) == 1 and window.inspector.shown is not None, timeout=30000)
+    return window

@@ -50,7 +50,7 @@ def test_low_confidence_is_flagged_not_dropped_and_follows_slider(qtbot, window,
     window.threshold.slider.setValue(60)
     qtbot.wait(10)
     assert [layer.point_item(0, k).flagged for k in range(4)] == [False, True, True, True]
-    assert window.settings.style().threshold == 0.6
+    assert window.settings.review().threshold == 0.6 and window.session.review.threshold == 0.6
     # hovering shows the keypoint's name
     item = layer.point_item(0, 2)
     assert not item.label_visible
@@ -107,10 +107,11 @@ def test_settings_dialog_and_shortcut_table(qtbot, window, tmp_path):
     dialog.colors["low_color"].set_rgb((1, 2, 3))
     dialog.accept()
     style = window.session.style
-    assert (style.threshold, style.point_size, style.low_color) == (0.45, 17, (1, 2, 3))
+    assert (window.session.review.threshold, style.point_size, style.low_color) == (0.45, 17, (1, 2, 3))
     from gui.settings import AppSettings
 
     assert AppSettings(tmp_path / "settings.ini").style() == style  # persisted
+    assert AppSettings(tmp_path / "settings.ini").review().threshold == 0.45
     assert window.threshold.value() == 0.45
     shortcuts = window.shortcuts_dialog()
     cells = {shortcuts.table.item(r, 0).text() for r in range(shortcuts.table.rowCount())}

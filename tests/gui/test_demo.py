@@ -25,7 +25,8 @@ def _labels(demo_eval: Path) -> dict[str, np.ndarray]:
 
 
 def test_demo_opens_predicts_every_frame_close_to_the_labels(qtbot, window, tmp_path, monkeypatch, demo_eval):
-    monkeypatch.setattr(app_module, "DEMO_DIR", _copy_demo(tmp_path))
+    demo = _copy_demo(tmp_path)
+    monkeypatch.setattr(app_module, "demo_dir", lambda: demo)
     args = app_module.build_parser().parse_args(["--demo"])
     app_module.apply_demo(args)
     assert args.predict and Path(args.checkpoint).name == "checkpoint.pt"

@@ -1,6 +1,7 @@
 """The window under faults: the project file removed while open (1), an edit SQLite cannot write —
 another process's lock — never freezes the window nor leaves a phantom undo step (2), a bit-flipped
-project never hangs at "Opening …" (3), a moved folder is re-attached in the window (7)."""
+project never hangs at "Opening …" (3), a read-only project opens for viewing (4), a moved folder is
+re-attached in the window (7)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,30 @@ def test_case7_moved_folder_is_relinked_in_the_window(qtbot, window, tmp_path, i
     assert window.session.store.image_root == moved.resolve()
     assert sum(window.session.counts().values()) == 12 and not box.isVisible()
 
+
+
+def test_case4_read_only_project_opens_for_viewing(qtbot, window, image_folder, openfield, monkeypatch,
+                                                    tiny_checkpoint):
+    from model.project import connection
+
+    report = import_coco(openfield / "annotations.json", _with_all_images(image_folder, openfield))
+    # file modes mean nothing to root: make the store see what an unprivileged user sees (the CLI
+    # matrix runs the real thing as an ordinary user)
+    monkeypatch.setattr(connection, "can_write", lambda path: path != report.project)
+    open_folder(qtbot, window, image_folder)
+    s = window.session
+    assert s.store.read_only and len(s.records) == 12 and s.pixels is not None
+    assert "opened read-only" in _problem(window)
+    s.step(1)  # browsing works
+    qtbot.waitUntil(lambda: s.pixels is not None and s.pixels.image_id == s.current.id, timeout=5000)
+    before = s.store.image(s.current.id)
+    before_instances = s.store.instances(s.current.id)
+    window.actions_by_id["skip_image"].trigger()
+    assert s.undo_stack.count() == 0 and s.store.image(s.current.id) == before
+    assert "nothing can be changed" in _problem(window)  # the refused edit, not only the open notice
+    s.predictions.load_checkpoint(str(tiny_checkpoint))  # predicting works, nothing is stored
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
+    window.actions_by_id["predict_image"].trigger()
+    qtbot.waitUntil(lambda: "not stored" in window.status.currentMessage(), timeout=30000)
+    assert s.predictions.current_prediction() is not None and s.undo_stack.count() == 0
+    assert s.store.instances(s.current.id) == before_instances

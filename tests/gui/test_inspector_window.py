@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from model.annotations.types import Prediction
 from model.inspect.heatmap_cache import CacheKey
 from model.inspect.uncertainty import uncertainty_order
-from tests.gui.helpers import key, open_folder
+from tests.gui.helpers import key
 
 H2I = np.array([[5.0, 0.0, 202.0], [0.0, 5.0, 152.0]])  # 16×16 heatmap over image (200…280, 150…230)
 MAXIMA = {0: [(3, 3)], 1: [(4, 10), (12, 5), (8, 13)], 2: [(10, 4)], 3: [(8, 8)]}  # keypoint → cells (u, v)
@@ -35,18 +35,6 @@ def constructed_prediction(stacks: int = 2) -> Prediction:
 
 def cell_xy(u: float, v: float) -> np.ndarray:
     return H2I[:, :2] @ (u, v) + H2I[:, 2]
-
-
-@pytest.fixture
-def predicted(qtbot, window, image_folder, of_skeleton, tiny_checkpoint):
-    """The window on 5 openfield images, tiny model loaded, image 1 predicted by the network."""
-    s = window.session
-    open_folder(qtbot, window, image_folder, of_skeleton)
-    s.predictions.load_checkpoint(str(tiny_checkpoint))
-    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
-    key(window, Qt.Key.Key_P)
-    qtbot.waitUntil(lambda: len(s.instances) == 1 and window.inspector.shown is not None, timeout=30000)
-    return window
 
 
 def use_constructed(window) -> Prediction:
@@ -116,7 +104,7 @@ def test_tab_walks_the_maxima_and_swap_fixes_left_right(qtbot, predicted):
     key(win, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert stored_xy(win, 1) == pytest.approx(cell_xy(12, 5))
     inst = s.store.instances(s.current.id)[0]
-    assert inst.keypoints.human[1] and s.selected_k == 1
+    assert not inst.keypoints.human[1] and s.selected_k == 1  # Tab never confirms by itself
     for _ in range(4):
         s.undo_stack.undo()
     assert stored_xy(win, 1) == pytest.approx(start)

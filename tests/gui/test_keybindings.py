@@ -32,7 +32,7 @@ def test_rebind_refuse_conflict_use_and_keep(qtbot, window, image_folder, tmp_pa
     open_folder(qtbot, window, image_folder, load_preset("coco17"))
     settings = window.settings_dialog()
     qtbot.mouseClick(settings.shortcuts_button, Qt.MouseButton.LeftButton)
-    dialog = window.keybindings_window
+    dialog = window.keys.dialog
     qtbot.waitExposed(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     fit_key, _alt = dialog.edits["fit_view"]
@@ -44,7 +44,7 @@ def test_rebind_refuse_conflict_use_and_keep(qtbot, window, image_folder, tmp_pa
     assert dialog.error.text() == "" and ok.isEnabled()
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     settings.close()
-    assert window.bindings["fit_view"] == ("G",)
+    assert window.keys.bindings["fit_view"] == ("G",)
     activate(qtbot, window)
     fitted = _range(window)
     window.canvas.zoom(0.5)

@@ -68,3 +68,15 @@ def test_view_menu_brings_back_every_closed_dock(qtbot, window, image_folder) ->
         assert not dock.isVisible()
         view_actions[f"Show {dock.windowTitle()}"].trigger()
         assert dock.isVisible()
+
+
+def test_panel_and_heatmap_dock_follow_each_other(qtbot, predicted) -> None:
+    win = predicted
+    panel, dock, s = win.keypoint_panel, win.inspector.dock, win.session
+    assert panel.model.index(0, 2).data() not in ("", "—")  # the network's confidence is shown
+    assert panel.model.index(0, 3).data() not in ("", "—")  # and its uncertainty
+    s.select(0, 0)
+    dock.keypoint_combo.setCurrentIndex(2)  # the dock's keypoint chooser
+    assert s.selected_k == 2 and _selected_row(panel) == 2
+    _click_row(panel, 3)
+    assert dock.keypoint == 3 and dock.keypoint_combo.currentIndex() == 3

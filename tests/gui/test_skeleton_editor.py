@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QMessageBox
@@ -118,3 +119,55 @@ def test_new_project_with_typed_names(qtbot, tmp_path: Path, image_folder: Path)
     assert sk.keypoints == ("snout", "left_paw", "right_paw")
     assert sk.flip_pairs == ((1, 2),) and sk.edges == ((0, 1),)
     assert dialog.combo.currentText().startswith("Edited: custom (3 keypoints)")
+
+
+def test_a_model_that_no_longer_fits_is_not_used_until_undo(qtbot, predicted) -> None:
+    win = predicted
+    s = win.session
+    messages = []
+    s.message.connect(messages.append)
+    key(win, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    editor = win.skeleton_flow.editor
+    qtbot.waitUntil(editor.isVisible)
+    qtbot.keyClicks(editor.new_name, "tail_tip")
+    _click(qtbot, editor, "add_keypoint")
+    qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    box = win.skeleton_flow.confirm
+    qtbot.waitUntil(lambda: box is not None and box.isVisible())
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Apply), Qt.MouseButton.LeftButton)
+    assert s.skeleton.num_keypoints == 5 and any("load or train a matching model" in m for m in messages)
+    activate(qtbot, win)
+    before = s.store.instances(s.current.id)
+    key(win, Qt.Key.Key_P)
+    assert "load or train a matching model" in messages[-1]
+    s.select(0, 4)
+    key(win, Qt.Key.Key_Tab)  # no heatmaps of the old model are used for the new keypoint
+    qtbot.wait(300)
+    assert s.store.instances(s.current.id) == before
+    key(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert s.skeleton.num_keypoints == 4 and s.predictions.fits()
+    key(win, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: any(m == "Prediction done" or m.startswith("Prediction") for m in messages[-3:]),
+                    timeout=30000)
+
+
+def test_presets_and_coco_files_still_load_keeping_labels_by_name(qtbot, openfield, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui.dialogs.skeleton_editor import SkeletonEditor
+    from tests.gui.helpers import openfield_skeleton
+
+    start = openfield_skeleton(openfield)
+    editor = SkeletonEditor(start, (12, np.full(4, 12)))
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.source.setCurrentIndex(editor.source.findData("coco17"))
+    _click(qtbot, editor, "load_skeleton")
+    assert editor.draft.names[0] == "nose" and len(editor.draft.names) == 17
+    assert "removes 'snout' from 12 instances (12 labelled values dropped)" in editor.effects.text()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (str(openfield / "annotations.json"), "JSON (*.json)"))
+    editor.source.setCurrentIndex(editor.source.findData("file"))
+    _click(qtbot, editor, "load_skeleton")  # the COCO category: the same names map back onto the labels
+    change = editor.change()
+    assert change.new.keypoints == start.keypoints and not change.moves_keypoints

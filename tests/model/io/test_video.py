@@ -132,7 +132,7 @@ def real_video():
     """The real recording, shipped with the demo (same file as ../shared/data/openfield_video)."""
     from tests.conftest import DEMO_DIR
 
-    return DEMO_DIR / "m3v1mp4.mp4"
+    return DEMO_DIR / "video" / "m3v1mp4.mp4"
 
 
 def test_real_video_random_access_is_frame_exact(real_video):

@@ -3,6 +3,7 @@ scan/import name agreement (5), relink (7), interrupted import into a new projec
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 
@@ -162,3 +163,37 @@ def test_case7_cli_relink_moves_a_per_user_project(openfield, tmp_path, monkeypa
     assert main(["info", str(moved), "--json"]) == 0  # the new folder finds its project
     assert '"done": 12' in capsys.readouterr().out
     assert default_project_path(moved).exists() and not kept.exists()
+
+
+def test_case7_relink_finds_labelled_video_frames(tmp_path):
+    from model.annotations.skeleton import Skeleton
+    from model.annotations.types import Instance, Keypoints, Source
+    from tests.videogen import write_video
+
+    root = tmp_path / "rec"
+    root.mkdir()
+    write_video(root / "clip.mp4", count=10)
+    db = tmp_path / "p.db"
+    with ProjectStore.open(db, root, Skeleton("m", ("a", "b"))) as store:
+        frame = store.images()[4]
+        inst = Instance(Keypoints([(1, 2), (3, 4)], [2, 2]), (0, 0, 10, 10), 1.0, Source.HUMAN)
+        store.apply(E.AddInstance(frame.id, inst))
+    moved = tmp_path / "moved"
+    root.rename(moved)
+    with ProjectStore.open(db) as store:
+        found, report = relink(store, moved)  # frame "clip.mp4#000004" is found through its video
+        assert found == 10 and report.vanished == 0
+
+
+def test_case2_full_disk_refuses_the_edit_whole_and_the_store_recovers(openfield, tmp_path):
+    db, _ = imported_project(openfield, tmp_path)
+    with ProjectStore.open(db) as store:
+        rec = store.images()[0]
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+        copy = dataclasses.replace(store.instances(rec.id)[0], instance_id=None)
+        with pytest.raises(ProjectError, match="disk is full.*nothing was changed; free disk space"):
+            store.apply(E.Batch((E.AddInstance(rec.id, copy),) * 400, "many"))
+        assert len(store.instances(rec.id)) == 1  # nothing of the batch landed
+        store._conn.execute("PRAGMA max_page_count = 1073741823")
+        store.apply(_move_first(store))  # no transaction was left open: the next edit lands

@@ -64,7 +64,7 @@ def coverage(thumbs: np.ndarray, picks: list[int]) -> float:
 
 
 def test_kmeans_on_the_real_video_covers_its_looks_better_than_uniform():
-    with VideoFrames(DEMO_DIR / "m3v1mp4.mp4") as frames:
+    with VideoFrames(DEMO_DIR / "video" / "m3v1mp4.mp4") as frames:
         picked = pick_kmeans(frames, 12, step=5)
         thumbs = np.stack([thumbnail(image) for k, image in frames.reader.iter_frames() if k % 5 == 0])
     assert len(picked) == 12 and all(k % 5 == 0 for k in picked) and len(set(picked)) == 12

@@ -1,6 +1,6 @@
 """Maintainer tool: screenshots of the heatmap dock and the canvas overlay in the real window (docs/).
 
-    xvfb-run -s "-screen 0 1600x1000x24" python -m gui.inspector.screenshots docs [--checkpoint CKPT]
+    xvfb-run -s "-screen 0 1600x1000x24" python -m tools.inspector_screenshots docs [--checkpoint CKPT]
 
 With --checkpoint the network predicts the image. Without it, per-stack outputs are *constructed*
 from the openfield ground truth (Gaussians that settle on the labels from stack 1 to S, the two

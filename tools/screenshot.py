@@ -1,6 +1,6 @@
-"""Screenshot of the real window with predictions: `python -m gui.screenshot FOLDER --checkpoint C --out PNG`.
+"""Screenshot of the real window with predictions: `python -m tools.screenshot FOLDER --checkpoint C`.
 
-Run it under a display (e.g. `xvfb-run -s "-screen 0 1600x1000x24" python -m gui.screenshot …`). It
+Run it under a display (e.g. `xvfb-run -s "-screen 0 1600x1000x24" python -m tools.screenshot …`). It
 opens FOLDER (creating the project with --skeleton if needed), loads the checkpoint, predicts every
 unlabelled image, confirms the keypoints of the first `--done` images and marks them done, shows
 image `--show`, waits `--settle` seconds and saves QWidget.grab() of the window.

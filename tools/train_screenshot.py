@@ -1,6 +1,6 @@
 """Maintainer tool: a screenshot of the Train dialog after a real (small) run, for docs/.
 
-    xvfb-run -s "-screen 0 1600x1000x24" python -m gui.training.screenshot docs/train_dialog.png
+    xvfb-run -s "-screen 0 1600x1000x24" python -m tools.train_screenshot docs/train_dialog.png
 
 Copies some openfield images to a temporary folder, imports most of their labels (done), opens the
 real main window on it, starts Model → Train with a small fresh network and grabs the dialog when

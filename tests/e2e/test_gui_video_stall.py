@@ -1,0 +1,80 @@
+"""The window on the real recording (../shared/data/openfield_video/m3v1mp4.mp4, 2 330 frames):
+"predict all" with the demo model runs over every frame, tracked, without stalling the event loop
+(the limit of test_gui_stall). Long (minutes on 2 cores): needs HGLABEL_SHARED.
+
+Under a display (`xvfb-run -a env QT_QPA_PLATFORM=xcb pytest …`) with HGLABEL_SCREENSHOTS=DIR set,
+it also saves screenshots of the real window (start, during, end)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+
+from model.annotations.types import ReviewStatus
+from tests.conftest import DEMO_DIR
+from tests.e2e.test_gui_stall import MAX_STALL_S
+from tests.gui.conftest import window  # noqa: F401 (fixture)
+
+
+def _shot(win, name: str) -> None:
+    folder = os.environ.get("HGLABEL_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        win.grab().save(str(Path(folder) / name))
+
+
+def test_predict_the_whole_real_video_without_stalling(qtbot, window, shared, tmp_path):  # noqa: F811
+    from gui.app import resolve_skeleton_arg
+
+    folder = tmp_path / "video"
+    folder.mkdir()
+    shutil.copy(shared / "data" / "openfield_video" / "m3v1mp4.mp4", folder)
+    s = window.session
+    skeleton = resolve_skeleton_arg(str(DEMO_DIR / "skeleton.json"))
+    assert window.video.open_video(folder / "m3v1mp4.mp4", skeleton, str(DEMO_DIR / "checkpoint.pt"))
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None and window.video.current_index == 0
+                    and s.pixels is not None, timeout=120000)
+    assert len(s.records) == 2330
+    _shot(window, "video_open.png")
+
+    ticks: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        ticks.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    qtbot.wait(50)
+    ticks.clear()
+    last[0] = time.perf_counter()
+    start = time.perf_counter()
+    assert s.predictions.predict_unlabelled() is not None
+    q = s.predictions
+    qtbot.waitUntil(lambda: s.counts()[ReviewStatus.UNLABELLED] < 1200, timeout=1800000)
+    window.video.show_frame(1000)
+    qtbot.wait(300)
+    _shot(window, "video_predicting.png")
+    qtbot.waitUntil(lambda: q.batch_request is None and q.sink.pending() == 0, timeout=1800000)
+    elapsed = time.perf_counter() - start
+    timer.stop()
+    assert s.counts()[ReviewStatus.UNLABELLED] == 0
+    assert all(len(s.store.instances(r.id)) == 1 for r in s.records)
+    window.video.show_frame(1500)
+    qtbot.waitUntil(lambda: window.video.current_index == 1500 and s.pixels is not None
+                    and s.pixels.image_id == s.current.id, timeout=10000)
+    qtbot.wait(300)
+    _shot(window, "video_done.png")
+    worst = max(ticks)
+    print(f"\npredict all: 2330 frames in {elapsed:.0f} s ({2330 / elapsed:.1f} frames/s), "
+          f"{len(ticks)} ticks, longest event-loop gap {worst * 1000:.1f} ms, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    assert worst < MAX_STALL_S, f"event loop stalled for {worst * 1000:.0f} ms"
