@@ -104,7 +104,8 @@ class TrainCurves(QWidget):
             self.best_label.setText(f"Best so far: epoch {event.get('epoch')}")
         self._schedule()
 
-    def metric(self) -> str:
+    def selected_metric(self) -> str:
+        """The validation metric shown (not `metric`: that name is QWidget's paint-device virtual)."""
         return self.metric_box.currentData()
 
     def loss_points(self) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +114,7 @@ class TrainCurves(QWidget):
 
     def val_points(self, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(epochs (M,), values (M,)) float64 of a validation metric (default: the chosen one)."""
-        key = metric or self.metric()
+        key = metric or self.selected_metric()
         return finite_points(self._epochs, [v.get(key) for v in self._vals])
 
     # ---- drawing --------------------------------------------------------------------------------

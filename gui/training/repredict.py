@@ -70,6 +70,7 @@ class ModelSwap(QObject):
             return  # another load finished first
         self._disconnect()
         queue = self.session.predictions
+        queue.close_open_batch()  # the re-prediction is its own undo step, not part of an earlier batch
         if self.previous is not None:  # Undo of the re-prediction loads the model before again
             previous, new = self.previous, str(self.checkpoint)
             queue.batch_companion = BatchCompanion(lambda: queue.load_checkpoint(previous),

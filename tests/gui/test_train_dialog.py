@@ -197,8 +197,8 @@ def test_form_shows_the_current_models_network_and_no_steps_before_start(qtbot, 
     shown = (form.stacks.value(), form.features.value(), form.input_size.value())
     assert shown == (2, 64, 128) and not form.features.isEnabled()  # the demo model, not 128 / 256
     assert "steps" not in dialog.progress.text() and dialog.progress.format() == ""
-    qtbot.mouseClick(form.fresh, Qt.MouseButton.LeftButton)
-    assert form.features.isEnabled() and form.features.text() == "auto"
+    form.fresh.setChecked(True)
+    assert form.features.isEnabled() and form.features.text() == "auto", form.features.text()
     options = form.options()
     assert options.init is None and options.features is None and options.minutes == pytest.approx(5.0)
 
