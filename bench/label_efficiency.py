@@ -10,7 +10,7 @@ OKS AP). Also: fine-tuning the demo model on 3 frames (`--init assets/demo/check
 F`): its error before and the error of the model the run leaves (best.pt, or the demo model when the
 run kept it). Prints a table, then ONE JSON line. Run from the repository root:
 
-    python -m bench.label_efficiency [--minutes 2.5] [--points 5 10 20 40 80] [--data DIR]
+    python -m bench.label_efficiency [--minutes 2.2] [--points 5 10 20 40 80] [--data DIR]
 
 The default M keeps the whole script under 40 minutes on the shared 2-core machine.
 """
@@ -44,7 +44,7 @@ OLD_DEFAULTS = ["--epochs", "50", "--stacks", "2", "--blocks", "1", "--features"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=2.5, help="wall clock per training run")
+    p.add_argument("--minutes", type=float, default=2.2, help="wall clock per training run")
     p.add_argument("--finetune-minutes", type=float, default=1.0, help="budget of the 3-frame fine-tune")
     p.add_argument("--points", type=int, nargs="+", default=[5, 10, 20, 40, 80], help="training frame counts")
     p.add_argument("--no-baseline", action="store_true", help="skip the old-defaults runs")
