@@ -4,6 +4,7 @@
   model.io.video.VideoReader with its cache off (so every request decodes), median/p95; baseline in
   the same run: OpenCV seeking with `cv2.CAP_PROP_POS_FRAMES` then `read()` per request.
   Both are checked against a sequential decode (frames that differ are counted).
+- Stepping as the timeline does (+1 frame, +10 frames from the shown one): median/p95.
 - Whole-video prediction with the demo model over the first `--frames` frames (default all): ours
   (model.infer.tracking: the previous frame's box places one crop pass) vs the same Predictor on
   every frame with a whole-image search (search + refining crop); frames/s including decoding, and
@@ -82,6 +83,25 @@ def random_access(path: Path, requests: int) -> dict:
             "random_access_baseline_wrong_frames": wrong_base, "random_access_requests": requests}
 
 
+def stepping(path: Path, steps: int = 200) -> dict:
+    """The timeline's access pattern: +1 frame (play, `.`) and +10 frames (Shift+→) from where the
+    reader is, cache off; median/p95 per shown frame (RGB conversion included)."""
+    out = {}
+    for name, delta in (("step1", 1), ("step10", 10)):
+        reader = VideoReader(path, cache_frames=0)
+        k, times = 500, []
+        reader.read(k)
+        for _ in range(steps):
+            k = (k + delta) % reader.frame_count
+            t = time.perf_counter()
+            reader.read(k)
+            times.append(time.perf_counter() - t)
+        reader.close()
+        out[f"{name}_median_ms"] = 1000 * statistics.median(times)
+        out[f"{name}_p95_ms"] = 1000 * p95(times)
+    return out
+
+
 def whole_video(path: Path, checkpoint: Path, frames: int) -> dict:
     predictor = Predictor(checkpoint, device="cpu")
     seq = VideoFrames(path, cache_frames=0)
@@ -114,11 +134,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    figures = random_access(args.video, args.requests)
+    figures = random_access(args.video, args.requests) | stepping(args.video)
     print({k: round(v, 2) for k, v in figures.items()}, flush=True)
     figures |= whole_video(args.video, args.checkpoint, args.frames)
     figures["video"] = args.video.name
     figures["machine"] = machine_info()
+    figures["load_average_1min"] = os.getloadavg()[0]
     print(json.dumps(figures, sort_keys=True))
 
 

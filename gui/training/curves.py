@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 # (key in the "val" dict of an epoch event, label, higher is better)
 VAL_METRICS: tuple[tuple[str, str, bool], ...] = (
     ("mean_px_error", "Mean keypoint error (px)", False),
-    ("pck_0.1", "PCK@0.1", True),
-    ("pck_0.05", "PCK@0.05", True),
+    ("PCK@0.1", "PCK@0.1", True),
+    ("PCK@0.05", "PCK@0.05", True),
     ("oks_ap", "OKS AP", True),
 )
 LOSS_PEN = pg.mkPen(70, 140, 230, width=1.2)

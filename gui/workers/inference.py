@@ -183,7 +183,8 @@ class InferenceWorker(QObject):
             except (KeyError, AttributeError, OSError, sqlite3.Error) as exc:  # project closed meanwhile
                 self.failed.emit(job.request_id, job.image_id, str(exc))
                 continue
-            sent.append((job.image_id, str(job.path), boxes))
+            hint = None if boxes else neighbour_hint(self._store_getter(), job.image_id)
+            sent.append((job.image_id, str(job.path), boxes, hint))
         if not sent:
             return
         try:
@@ -241,3 +242,13 @@ class InferenceClient(QObject):
         self.worker.child.stop()
         self._thread.quit()
         self._thread.wait(10_000)
+
+
+def neighbour_hint(store, image_id: int):
+    """A neighbouring video frame's stored result for an image without instances (or None)."""
+    from model.project.videos import neighbour_result
+
+    try:
+        return neighbour_result(store, store.image(image_id).path)
+    except (KeyError, AttributeError, OSError, sqlite3.Error):
+        return None

@@ -7,8 +7,6 @@ from enum import StrEnum
 
 import numpy as np
 
-NOT_LABELLED, OCCLUDED, VISIBLE = 0, 1, 2  # COCO visibility v
-
 
 class ReviewStatus(StrEnum):
     """Where an image stands in the labelling workflow."""
@@ -67,19 +65,6 @@ class Keypoints:
     @classmethod
     def empty(cls, k: int) -> Keypoints:
         return cls(np.zeros((k, 2)), np.zeros(k, np.int8))
-
-    @classmethod
-    def from_coco(cls, flat: list[float]) -> Keypoints:
-        """From COCO's flat [x, y, v] × K list."""
-        arr = np.asarray(flat, dtype=np.float64).reshape(-1, 3)
-        return cls(arr[:, :2], arr[:, 2].astype(np.int8))
-
-    def to_coco(self) -> list[float]:
-        """COCO's flat [x, y, v] × K; v = 0 keypoints are written as 0, 0, 0."""
-        out: list[float] = []
-        for (x, y), v in zip(self.xy.tolist(), self.vis.tolist(), strict=True):
-            out.extend((0.0, 0.0, 0) if v == 0 else (float(x), float(y), int(v)))
-        return out
 
     @property
     def num_keypoints(self) -> int:

@@ -48,10 +48,14 @@ def _size_pair(size: Sequence[int], name: str) -> tuple[int, int]:
     return w, h
 
 
+BOX_PADDING = 1.25  # a crop is the box grown to the input's aspect, × this (training and prediction)
+WHOLE_IMAGE_PADDING = 1.0  # the whole-image first pass of an instance without a box
+
+
 def crop_affine(
     box_xywh: Sequence[float],
     out_size: Sequence[int] = (256, 256),
-    padding: float = 1.25,
+    padding: float = BOX_PADDING,
     rotation_deg: float = 0.0,
 ) -> Affine:
     """Image → crop affine (2, 3) float64 for a box ``[x, y, w, h]`` in image pixels.
@@ -132,7 +136,7 @@ def image_to_heatmap_affine(
     box_xywh: Sequence[float],
     input_size: Sequence[int],
     stride: int,
-    padding: float = 1.25,
+    padding: float = BOX_PADDING,
     rotation_deg: float = 0.0,
 ) -> Affine:
     """Image → heatmap (2, 3) float64: ``crop_affine`` to the network input, then the stride map.

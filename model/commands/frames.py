@@ -91,6 +91,7 @@ def write_frames(frames, indices: list[int], out: Path) -> list[Path]:
     """Write frames[indices] as out/<stem>_<index:06d>.png (RGB kept); returns the paths."""
     import cv2
 
+    from model.io.atomic import write_bytes_atomic
     from model.io.frames import frame_file_name
 
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,7 @@ def write_frames(frames, indices: list[int], out: Path) -> list[Path]:
         ok, data = cv2.imencode(".png", cv2.cvtColor(frames.read(k), cv2.COLOR_RGB2BGR))
         if not ok:
             raise CommandError(f"{path}: cannot encode the frame as PNG")
-        path.write_bytes(data.tobytes())
+        write_bytes_atomic(path, data.tobytes())
         paths.append(path)
     return paths
 

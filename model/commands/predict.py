@@ -199,12 +199,12 @@ def _write(args: argparse.Namespace, output, n_jobs: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.device import ranks_from_env
     from model.infer.distributed import (
         barrier_and_leave,
         init_group,
         merge_partials,
         rank_device,
-        ranks_from_env,
         write_partial,
     )
 

@@ -1,5 +1,8 @@
 """PCK (fraction of labelled keypoints within α × GT box diagonal) and pixel errors, overall and per keypoint.
 
+`pck` is the one PCK computation (evaluation here, validation during training); its keys are
+"PCK@<α>" everywhere (results tables, `hglabel eval --json`, training's JSON lines).
+
 Counted over every labelled (v > 0) ground-truth keypoint. A ground-truth instance that no result
 matched counts as wrong for PCK and is left out of the pixel errors (there is no prediction to
 measure); `matched_keypoints` says how many errors the means are over.
@@ -37,12 +40,22 @@ def _collect(pairs: list[tuple[CocoAnnotation, CocoResult | None]]):
     return np.concatenate(index), np.concatenate(error), np.concatenate(diag)
 
 
-def _stats(error: np.ndarray, diag: np.ndarray, thresholds: tuple[float, ...]) -> dict:
+def pck(error: np.ndarray, diag: np.ndarray,
+        thresholds: tuple[float, ...] = PCK_THRESHOLDS) -> dict[str, float]:
+    """{"PCK@α": fraction of keypoints with error ≤ α × diag}; error (N,) px, NaN = no prediction
+    (counts as a miss); diag (N,) the box diagonals. 0.0 for N = 0."""
+    error, diag = np.asarray(error, np.float64), np.asarray(diag, np.float64)
     matched = ~np.isnan(error)
-    out: dict = {}
+    out = {}
     for alpha in thresholds:
         hit = matched & (np.where(matched, error, np.inf) <= alpha * diag)
         out[f"PCK@{alpha:g}"] = float(hit.mean()) if error.size else 0.0
+    return out
+
+
+def _stats(error: np.ndarray, diag: np.ndarray, thresholds: tuple[float, ...]) -> dict:
+    matched = ~np.isnan(error)
+    out: dict = pck(error, diag, thresholds)
     out["mean_px_error"] = _mean(error[matched])
     out["median_px_error"] = float(np.median(error[matched])) if matched.any() else None
     out["labelled_keypoints"] = int(error.size)

@@ -45,6 +45,10 @@ class CheckpointError(HglabelError):
     """A checkpoint cannot be used; the message names the file and the problem."""
 
 
+class SkeletonNeededError(CheckpointError):
+    """A checkpoint without a skeleton (pytorch-pose) was loaded without one: pass `skeleton`."""
+
+
 @dataclass(frozen=True, eq=False)
 class ModelBundle:
     """Everything needed to run a checkpoint: architecture, skeleton, input normalisation, weights."""
@@ -180,7 +184,7 @@ def _foreign_bundle(raw: dict, path: Path, skeleton: Skeleton | None) -> ModelBu
     config = infer_config(state, PYTORCH_POSE_INPUT)
     state = fill_and_check(state, config)
     if skeleton is None:
-        raise CheckpointError(
+        raise SkeletonNeededError(
             f"{path}: this pytorch-pose checkpoint ({config.num_keypoints} keypoints) carries no skeleton; "
             "supply one (a preset such as mpii16 or coco17, or a skeleton JSON file, e.g. --skeleton mpii16)"
         )

@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 
+from model.device import Ranks, resolve_device
 from model.infer.jobs import JobOutput
 from model.io.atomic import write_json_atomic
 
@@ -29,48 +28,15 @@ T = TypeVar("T")
 BARRIER_TIMEOUT = datetime.timedelta(hours=48)
 
 
-@dataclass(frozen=True)
-class Ranks:
-    """This process's place in a torchrun job (rank 0 of 1 when not distributed)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world > 1
-
-
-def ranks_from_env(env: Mapping[str, str] | None = None) -> Ranks:
-    """RANK, WORLD_SIZE and LOCAL_RANK as torchrun sets them; ValueError if they are inconsistent."""
-    env = os.environ if env is None else env
-    try:
-        world = int(env.get("WORLD_SIZE", "1"))
-        rank = int(env.get("RANK", "0"))
-        local = int(env.get("LOCAL_RANK", str(rank)))
-    except ValueError as exc:
-        raise ValueError(f"RANK/WORLD_SIZE/LOCAL_RANK must be integers: {exc}") from exc
-    if world < 1 or not 0 <= rank < world or local < 0:
-        raise ValueError(
-            f"inconsistent torchrun environment: RANK={rank} WORLD_SIZE={world} LOCAL_RANK={local}"
-        )
-    return Ranks(rank, world, local)
-
-
 def shard(items: Sequence[T], ranks: Ranks) -> list[T]:
     """This rank's share: items[rank::world]."""
     return list(items[ranks.rank :: ranks.world])
 
 
 def rank_device(device: str, ranks: Ranks) -> str:
-    """One GPU per local rank when distributed on CUDA; otherwise the device as given."""
+    """One GPU per local rank when distributed on CUDA (model.device); otherwise the device as given."""
     if ranks.distributed and device in ("auto", "cuda") and torch.cuda.is_available():
-        return f"cuda:{ranks.local_rank % torch.cuda.device_count()}"
+        return str(resolve_device(device, ranks.local_rank))
     return device
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from model.annotations.types import Prediction
 from model.infer.crops import Box
 from model.io.coco_types import CocoDataset
+from model.io.coco_write import result_entry as coco_result_entry
 from model.io.frames import read_source
 from model.io.images import ImageReadError
 from model.project.scan import scan_folder
@@ -100,20 +101,15 @@ def read_ahead(
 
 
 def result_entry(image_id: int, pred: Prediction, category_id: int) -> dict:
-    """COCO results entry: keypoints [x, y, v] × K (v = 2: predicted, 0: probably absent, its peak under
-    the checkpoint's calibrated threshold), score = mean confidence, plus
-    our extra fields (pycocotools ignores them): keypoint_scores (K confidences) and, after a flip
-    test, flip_disagreement (K distances in image px)."""
-    xy = np.asarray(pred.keypoints, np.float64)
+    """The COCO results entry of a Prediction (model.io.coco_write.result_entry: [x, y, v] × K with
+    v = 2, or 0 where the keypoint is probably absent (peak under the checkpoint's calibrated
+    threshold), and keypoint_scores), score = mean confidence, and after a flip test
+    flip_disagreement (K distances in image px)."""
     conf = np.nan_to_num(np.asarray(pred.confidence, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    if not np.isfinite(xy).all():
-        raise ValueError(f"image {image_id}: non-finite predicted keypoints")
-    flat = np.column_stack([xy, pred.visibility.astype(np.float64)]).reshape(-1)
-    entry = {"image_id": int(image_id), "category_id": int(category_id),
-             "keypoints": [round(float(v), 3) for v in flat], "score": round(float(conf.mean()), 6),
-             "keypoint_scores": [round(float(v), 6) for v in conf]}
+    entry = coco_result_entry(image_id, pred.keypoints, conf, float(conf.mean()) if conf.size else 0.0,
+                              category_id, vis=pred.visibility)
     if pred.flip_disagreement is not None:
-        entry["flip_disagreement"] = [round(float(v), 3) for v in pred.flip_disagreement]
+        entry["flip_disagreement"] = [float(v) for v in pred.flip_disagreement]
     return entry
 
 

@@ -21,6 +21,8 @@ from torch import nn
 
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Prediction
+from model.codec.transforms import BOX_PADDING, WHOLE_IMAGE_PADDING
+from model.device import describe_device, resolve_device
 from model.infer.absent import absent_mask, thresholds_from_meta
 from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
 from model.infer.crops import Box, box_from_keypoints, check_box, check_image, make_crops, whole_image_box
@@ -31,28 +33,6 @@ log = logging.getLogger(__name__)
 
 Item = tuple[np.ndarray, Sequence[float] | None]
 DECODE_METHODS = ("dark", "argmax")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' → CUDA when available, else CPU; a CUDA request without CUDA is a ValueError."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"unknown device {device!r} (use auto, cpu or cuda)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} requested but CUDA is not available here")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {str(device)!r} (use auto, cpu or cuda)")
-    return dev
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
-    return "cpu"
 
 
 def _fallback_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
@@ -100,8 +80,8 @@ class Predictor:
         *,
         skeleton: Skeleton | str | Path | None = None,
         network: nn.Module | None = None,
-        padding: float = 1.25,
-        whole_image_padding: float = 1.0,
+        padding: float = BOX_PADDING,
+        whole_image_padding: float = WHOLE_IMAGE_PADDING,
         refine_min_confidence: float = 0.1,
     ) -> None:
         """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
@@ -217,17 +197,14 @@ def load_predictor(path: str | Path, project_skeleton: Skeleton | None, device: 
                    flip_test: bool = False, decode: str = "dark") -> Predictor:
     """A Predictor for a project: our own format keeps its skeleton (whose keypoints must be the
     project's); a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
-    from model.infer.checkpoint import CheckpointError
+    from model.infer.checkpoint import SkeletonNeededError
 
     try:
         bundle = load_checkpoint(path)
-    except CheckpointError as first:
+    except SkeletonNeededError:
         if project_skeleton is None:
             raise
-        try:
-            bundle = load_checkpoint(path, project_skeleton)
-        except CheckpointError:
-            raise first from None
+        bundle = load_checkpoint(path, project_skeleton)
     if project_skeleton is not None and bundle.skeleton.keypoints != project_skeleton.keypoints:
         raise ValueError(
             f"{path}: the checkpoint's keypoints {list(bundle.skeleton.keypoints)} differ from the "

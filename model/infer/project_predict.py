@@ -14,10 +14,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from model.annotations.edits import Batch
 from model.annotations.review import ReviewPolicy
 from model.annotations.types import Prediction, ReviewStatus
-from model.infer.tracking import FrameMemory, predict_frame
+from model.infer.tracking import FrameMemory, Hint, predict_frame
 from model.io.frames import parse_frame_ref, read_source
 from model.io.images import ImageReadError
 from model.project.merge import edits_for_result
@@ -45,9 +47,13 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4,
     """[(image_id, path, [(iid, box | None), …])] → [(image_id, ((iid, Prediction), …) or message)].
 
     With `memory`, a video frame without stored instances whose previous frame was predicted just
-    before gets its crop from that result (model.infer.tracking) instead of a whole-image search."""
+    before gets its crop from that result (model.infer.tracking) instead of a whole-image search;
+    a job may carry a 4th element, a neighbouring frame's (xy (K, 2), confidence (K,)), used when
+    the memory has nothing (a single frame predicted next to already predicted ones)."""
     out, items, owners = [], [], []
-    for image_id, path, boxes in jobs:
+    for job in jobs:
+        image_id, path, boxes = job[:3]
+        hint = Hint(*map(np.asarray, job[3])) if len(job) > 3 and job[3] is not None else None
         try:
             image = read_source(path)
         except (ImageReadError, OSError) as exc:
@@ -55,7 +61,7 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4,
             continue
         ref = parse_frame_ref(path) if memory is not None and not boxes else None
         if ref is not None:
-            out.append((image_id, _tracked(predictor, image, str(ref[0]), ref[1], memory)))
+            out.append((image_id, _tracked(predictor, image, str(ref[0]), ref[1], memory, hint)))
             continue
         for iid, box in boxes or [(None, None)]:
             items.append((image, box))
@@ -74,9 +80,9 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4,
     return out + [(image_id, tuple(pairs)) for image_id, pairs in grouped.items()]
 
 
-def _tracked(predictor, image, video: str, index: int, memory: FrameMemory) -> tuple | str:
+def _tracked(predictor, image, video: str, index: int, memory: FrameMemory, hint: Hint | None) -> tuple | str:
     try:
-        pred, _ = predict_frame(predictor, image, memory.prior(video, index))
+        pred, _ = predict_frame(predictor, image, memory.prior(video, index) or hint)
     except Exception as exc:  # a torch error must not end the caller; report it for this frame
         log.exception("prediction failed")
         return f"prediction failed: {exc}"

@@ -56,6 +56,15 @@ DEFAULT_RULE = TrackingRule()
 
 
 @dataclass(frozen=True)
+class Hint:
+    """A neighbouring frame's stored result standing in for the previous Prediction: keypoints
+    (K, 2) image px and confidence (K,)."""
+
+    keypoints: np.ndarray
+    confidence: np.ndarray
+
+
+@dataclass(frozen=True)
 class FramePrediction:
     """One frame's result: its index, the Prediction, whether it came from the tracked box, and its
     uncertainty score (ImageUncertainty.worst_score; > 1 means some keypoint is uncertain)."""

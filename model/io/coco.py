@@ -263,7 +263,10 @@ def parse_results(data: Any, num_keypoints: int, source: str = "<memory>",
         flat = f.numbers(f.key(res, "keypoints", where), f"{where}.keypoints", 3 * num_keypoints,
                          f" ({num_keypoints} keypoints × 3)").reshape(num_keypoints, 3)
         score = f.num(f.key(res, "score", where), f"{where}.score")
-        out.append(CocoResult(image_id, cid, flat[:, :2].copy(), flat[:, 2].copy(), score))
+        scores = flat[:, 2].copy()  # older files: the confidence as the third value
+        if "keypoint_scores" in res:
+            scores = f.numbers(res["keypoint_scores"], f"{where}.keypoint_scores", num_keypoints, "")
+        out.append(CocoResult(image_id, cid, flat[:, :2].copy(), scores, score))
     if image_ids is not None:
         unknown = sorted({r.image_id for r in out} - set(image_ids))
         if unknown:

@@ -92,20 +92,23 @@ def build_coco(dataset: CocoDataset) -> dict:
     }
 
 
-def build_results(items: Iterable[tuple[int, Keypoints, float]], category_id: int = 1) -> list[dict]:
-    """COCO results entries {image_id, category_id, keypoints, score} from (image_id, Keypoints, score).
+def result_entry(image_id: int, xy: np.ndarray, confidence: np.ndarray, score: float,
+                 category_id: int = 1, vis: np.ndarray | None = None) -> dict:
+    """The one COCO results entry: keypoints [x, y, v] × K (v = 2: placed by the model; `vis` (K,)
+    gives 0 for keypoints the model says are probably absent), score, and keypoint_scores (K
+    confidences, NaN → 0; pycocotools ignores the field). Raises ValueError for non-finite
+    positions or score. xy (K, 2), confidence (K,)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if not np.isfinite(xy).all() or not math.isfinite(float(score)):
+        raise ValueError(f"result for image {image_id}: non-finite keypoints or score")
+    conf = np.nan_to_num(np.asarray(confidence, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    v = np.full(len(xy), 2.0) if vis is None else np.asarray(vis, np.float64)
+    flat = np.column_stack([xy, v]).reshape(-1).tolist()
+    return {"image_id": int(image_id), "category_id": int(category_id), "keypoints": flat,
+            "score": float(score), "keypoint_scores": conf.tolist()}
 
-    Every keypoint's x, y is written whatever its v; the third value is the keypoint's confidence
-    where finite, else 1.0 (OKS ignores it). Raises ValueError for non-finite positions or scores.
-    """
-    out = []
-    for image_id, kp, score in items:
-        xy = np.asarray(kp.xy, dtype=np.float64)
-        if not np.isfinite(xy).all() or not math.isfinite(float(score)):
-            raise ValueError(f"result for image {image_id}: non-finite keypoints or score")
-        conf = np.asarray(kp.confidence, dtype=np.float64)
-        third = np.where(np.isfinite(conf), conf, 1.0)
-        flat = np.column_stack([xy, third]).reshape(-1).tolist()
-        out.append({"image_id": int(image_id), "category_id": int(category_id), "keypoints": flat,
-                    "score": float(score)})
-    return out
+
+def build_results(items: Iterable[tuple[int, Keypoints, float]], category_id: int = 1) -> list[dict]:
+    """COCO results entries (`result_entry`) from (image_id, Keypoints, score); every keypoint's x, y
+    is written whatever its v."""
+    return [result_entry(image_id, kp.xy, kp.confidence, score, category_id) for image_id, kp, score in items]

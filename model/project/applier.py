@@ -33,13 +33,13 @@ class StaleEditError(HglabelError):
     """The project no longer holds the state an edit expects (e.g. an undo out of order)."""
 
 
-def _instance_row(conn: sqlite3.Connection, image_id: int, instance_id: int) -> tuple:
+def _instance_row(conn: sqlite3.Connection, image_id: int, instance_id: int) -> rows.InstanceRow:
     row = conn.execute(
         f"SELECT {rows.INSTANCE_COLUMNS} FROM instances WHERE id=? AND image_id=?", (instance_id, image_id)
     ).fetchone()
     if row is None:
         raise StaleEditError(f"instance {instance_id} of image {image_id} does not exist")
-    return row
+    return rows.InstanceRow._make(row)
 
 
 def _set_keypoint(conn: sqlite3.Connection, edit: SetKeypoint) -> Edit:
@@ -68,7 +68,7 @@ def _set_keypoint(conn: sqlite3.Connection, edit: SetKeypoint) -> Edit:
 
 def _check_box(conn: sqlite3.Connection, image_id: int, instance_id: int, old, old_set=None) -> None:
     row = _instance_row(conn, image_id, instance_id)
-    if tuple(row[3:7]) != tuple(float(v) for v in old) or (old_set is not None and bool(row[10]) != old_set):
+    if row.box != tuple(float(v) for v in old) or (old_set is not None and bool(row.box_set) != old_set):
         raise StaleEditError(f"box of instance {instance_id} changed since the edit was made")
 
 
@@ -83,8 +83,8 @@ def _set_box(conn: sqlite3.Connection, edit: SetBox) -> Edit:
 
 def _set_track(conn: sqlite3.Connection, edit: SetTrack) -> Edit:
     row = _instance_row(conn, edit.image_id, edit.instance_id)
-    if row[11] != edit.old:
-        raise StaleEditError(f"track of instance {edit.instance_id} is {row[11]}, expected {edit.old}")
+    if row.track_id != edit.old:
+        raise StaleEditError(f"track of instance {edit.instance_id} is {row.track_id}, expected {edit.old}")
     conn.execute("UPDATE instances SET track_id=? WHERE id=?", (edit.new, edit.instance_id))
     return edit
 

@@ -72,8 +72,8 @@ def project_to_coco(
     records = {r.id: r for r in store.images() if r.status != ReviewStatus.SKIPPED}
     by_image: dict[int, list[Instance]] = {}
     for row in store.iter_instance_rows():
-        if row[1] in records:
-            by_image.setdefault(row[1], []).append(rows.row_to_instance(row))
+        if row.image_id in records:
+            by_image.setdefault(row.image_id, []).append(rows.row_to_instance(row))
     chosen: list[ImageRecord] = []
     annotations: list[CocoAnnotation] = []
     for image_id, rec in records.items():
@@ -128,8 +128,8 @@ def export_results(store: ProjectStore, out: str | Path) -> ExportReport:
     for row in store.iter_instance_rows():
         inst = rows.row_to_instance(row)
         if inst.source == Source.MODEL:
-            items.append((row[1], inst.keypoints, inst.score))
-            image_ids.add(row[1])
+            items.append((row.image_id, inst.keypoints, inst.score))
+            image_ids.add(row.image_id)
     try:
         write_json_atomic(out, build_results(items, category_id=1))
     except (ValueError, OSError) as exc:

@@ -51,15 +51,15 @@ def select_rows(store: ProjectStore, labelled: bool, include_predictions: bool):
     filter). Rows are grouped by image in the project's image order, instances by id."""
     records = [r for r in store.images() if r.status != ReviewStatus.SKIPPED]
     wanted = {r.id: r for r in records if labelled or r.status == ReviewStatus.DONE}
-    found = [row for row in store.iter_instance_rows() if row[1] in wanted]
+    found = [row for row in store.iter_instance_rows() if row.image_id in wanted]
     k = store.skeleton.num_keypoints
-    kp = np.frombuffer(b"".join(row[9] for row in found), rows.KP_DTYPE).reshape(len(found), k).copy()
-    done = np.array([wanted[row[1]].status == ReviewStatus.DONE for row in found], bool)
+    kp = np.frombuffer(b"".join(row.keypoints for row in found), rows.KP_DTYPE).reshape(len(found), k).copy()
+    done = np.array([wanted[row.image_id].status == ReviewStatus.DONE for row in found], bool)
     if not include_predictions:
         drop = ~done[:, None] & ~(kp["human"].astype(bool) & (kp["v"] > 0))
         kp["v"][drop], kp["x"][drop], kp["y"][drop] = 0, 0.0, 0.0
     keep = (kp["v"] > 0).any(axis=1)  # an instance without a labelled keypoint is never exported
-    has_rows = {row[1] for row, kept in zip(found, keep.tolist(), strict=True) if kept}
+    has_rows = {row.image_id for row, kept in zip(found, keep.tolist(), strict=True) if kept}
     chosen = [r for r in records if r.id in wanted and (r.status == ReviewStatus.DONE or r.id in has_rows)]
     return chosen, [row for row, kept in zip(found, keep.tolist(), strict=True) if kept], kp[keep]
 
@@ -71,7 +71,7 @@ def annotation_dicts(found: list[tuple], kp: np.ndarray, category_id: int) -> li
     if not np.isfinite(np.where(labelled, kp["x"], 0.0)).all() or not np.isfinite(
             np.where(labelled, kp["y"], 0.0)).all():
         bad = int(np.flatnonzero(~np.isfinite(kp["x"]).all(1) | ~np.isfinite(kp["y"]).all(1))[0])
-        raise ValueError(f"annotation {found[bad][0]}: a labelled keypoint is not finite")
+        raise ValueError(f"annotation {found[bad].id}: a labelled keypoint is not finite")
     flat = np.zeros((n, k, 3), dtype=object)
     flat[:, :, 0] = np.where(labelled, kp["x"].astype(object), 0)
     flat[:, :, 1] = np.where(labelled, kp["y"].astype(object), 0)
@@ -80,17 +80,17 @@ def annotation_dicts(found: list[tuple], kp: np.ndarray, category_id: int) -> li
     counts = labelled.sum(axis=1).tolist()
     out = []
     for row, flat_kp, count in zip(found, flat_lists, counts, strict=True):
-        x, y, w, h = row[3:7]  # REAL columns: Python floats
+        x, y, w, h = row.box  # REAL columns: Python floats
         if not (math.isfinite(x + y + w + h) and w >= 0 and h >= 0):
-            raise ValueError(f"annotation {row[0]}: bad box {(x, y, w, h)}")
+            raise ValueError(f"annotation {row.id}: bad box {(x, y, w, h)}")
         area = w * h
         ann = {
-            "id": row[0], "image_id": row[1], "category_id": category_id, "keypoints": flat_kp,
+            "id": row.id, "image_id": row.image_id, "category_id": category_id, "keypoints": flat_kp,
             "num_keypoints": count, "bbox": [x, y, w, h], "area": area if area > 0 else ZERO_AREA,
             "iscrowd": 0,
         }
-        if row[11] is not None:
-            ann["track_id"] = int(row[11])
+        if row.track_id is not None:
+            ann["track_id"] = int(row.track_id)
         out.append(ann)
     return out
 

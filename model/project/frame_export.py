@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import cv2
 
+from model.io.atomic import write_bytes_atomic
 from model.io.frames import frame_file_name, parse_frame_ref, read_source
 
 
@@ -39,7 +40,7 @@ def write_frame_images(data: dict, image_root: Path, out_dir: Path) -> int:
         ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         if not ok:
             raise OSError(f"{target}: cannot encode the frame as PNG")
-        target.write_bytes(png.tobytes())
+        write_bytes_atomic(target, png.tobytes())
         image["file_name"] = name
         written += 1
     return written

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from model.annotations.edits import KeypointValue
@@ -10,8 +12,32 @@ from model.annotations.types import Instance, Keypoints, Source
 # One keypoint in the blob: 22 bytes, little-endian, unaligned.
 KP_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("v", "i1"), ("conf", "<f4"), ("human", "u1")])
 
-INSTANCE_COLUMNS = "id, image_id, category_id, x, y, w, h, score, source, keypoints, box_set, track_id"
-INSERT_INSTANCE = f"INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+
+
+class InstanceRow(NamedTuple):
+    """One row of the instances table in INSTANCE_COLUMNS order (keypoints still packed)."""
+
+    id: int
+    image_id: int
+    category_id: int
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    source: str
+    keypoints: bytes
+    box_set: int
+    track_id: int | None
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.w, self.h)
+
+
+INSTANCE_COLUMNS = ", ".join(InstanceRow._fields)
+_PLACES = ", ".join("?" * len(InstanceRow._fields))
+INSERT_INSTANCE = f"INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES ({_PLACES})"
 
 
 def encode_keypoints(kps: Keypoints) -> bytes:
@@ -51,10 +77,10 @@ def set_value(arr: np.ndarray, k: int, value: KeypointValue) -> None:
 
 
 def row_to_instance(row: tuple) -> Instance:
-    """A row of INSTANCE_COLUMNS → Instance (with instance_id)."""
-    iid, _image_id, cat, x, y, w, h, score, source, blob, box_set, track = row
-    return Instance(decode_keypoints(blob), (x, y, w, h), score, Source(source), iid, cat, bool(box_set),
-                    None if track is None else int(track))
+    """A row of INSTANCE_COLUMNS (an InstanceRow or a plain tuple) → Instance (with instance_id)."""
+    r = InstanceRow._make(row)
+    return Instance(decode_keypoints(r.keypoints), r.box, r.score, Source(r.source), r.id, r.category_id,
+                    bool(r.box_set), None if r.track_id is None else int(r.track_id))
 
 
 def instance_params(image_id: int, inst: Instance) -> tuple:

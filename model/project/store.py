@@ -439,8 +439,8 @@ class ProjectStore:
             ).fetchall()
         return [rows.row_to_instance(r) for r in found]
 
-    def iter_instance_rows(self, image_ids: list[int] | None = None) -> Iterator[tuple]:
-        """Raw rows (INSTANCE_COLUMNS order, keypoints still packed) for bulk readers like export.
+    def iter_instance_rows(self, image_ids: list[int] | None = None) -> Iterator[rows.InstanceRow]:
+        """Raw rows (named InstanceRow, keypoints still packed) for bulk readers like export.
 
         All rows come in the images' natural order (then by instance id); a selection by image id.
         """
@@ -458,7 +458,7 @@ class ProjectStore:
                     f"SELECT {rows.INSTANCE_COLUMNS} FROM instances"
                     " WHERE image_id IN (SELECT id FROM temp.sel) ORDER BY image_id, id"
                 ).fetchall()
-        yield from found
+        yield from map(rows.InstanceRow._make, found)
 
     def insert_instances(
         self, items: Iterable[tuple[int, Instance]], statuses: dict[int, ReviewStatus] | None = None,

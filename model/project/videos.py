@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from model.annotations.types import Source
 from model.io.frames import frame_ref, parse_frame_ref
 from model.io.video import VIDEO_SUFFIXES, VideoReader
 
@@ -107,3 +108,22 @@ def present_frames(root: Path, paths: list[str], videos: list[VideoRecord]) -> s
         if ref is not None and ref[0].as_posix() in existing:
             out.add(p)
     return out
+
+
+def neighbour_result(store, rel_path: str) -> tuple[list, list] | None:
+    """For a frame path, the first instance of frame k-1 (else k+1) as (xy (K, 2), confidence (K,))
+    lists, or None (not a frame, or no neighbour has an instance yet)."""
+    ref = parse_frame_ref(rel_path)
+    if ref is None:
+        return None
+    video, index = ref[0].as_posix(), ref[1]
+    for k in (index - 1, index + 1):
+        image_id = store.image_id(frame_ref(video, k)) if k >= 0 else None
+        found = store.instances(image_id) if image_id is not None else []
+        if found:
+            inst = found[0]
+            kp, person = inst.keypoints, inst.source == Source.HUMAN
+            conf = [(1.0 if v > 0 else 0.0) if (h or person or c != c) else float(c)
+                    for h, c, v in zip(kp.human, kp.confidence, kp.vis, strict=True)]
+            return kp.xy.tolist(), conf
+    return None

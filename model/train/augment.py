@@ -19,6 +19,8 @@ import numpy as np
 from model.codec.flip import flip_affine
 from model.codec.heatmap import encode_heatmaps
 from model.codec.transforms import (
+    BOX_PADDING,
+    WHOLE_IMAGE_PADDING,
     apply_affine,
     compose_affine,
     crop_affine,
@@ -26,8 +28,6 @@ from model.codec.transforms import (
     warp_image,
 )
 
-BOX_PADDING = 1.25  # the predictor's crop padding around a box
-WHOLE_IMAGE_PADDING = 1.0  # the predictor's padding for its whole-image first pass
 SIGMA = 1.0  # target Gaussian sigma in heatmap pixels (the predictor's DARK decoding assumes 1.0)
 
 

@@ -7,13 +7,14 @@ torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; with WORLD_SIZE > 1 a process gro
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+from model.device import ranks_from_env, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +37,11 @@ class DistContext:
         return self.rank == 0
 
 
-def resolve_train_device(device: str, local_rank: int = 0) -> torch.device:
-    """'auto' → CUDA (this process's local GPU) when available, else CPU; 'cuda' without CUDA is an error."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"unknown device {device!r} (use auto, cpu or cuda)")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but CUDA is not available here")
-    if device == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device("cuda", local_rank % torch.cuda.device_count())
-
-
 def setup(device: str = "auto") -> DistContext:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1); otherwise a single process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = resolve_train_device(device, local_rank)
+    ranks = ranks_from_env()
+    world, rank, local_rank = ranks.world, ranks.rank, ranks.local_rank
+    dev = resolve_device(device, local_rank)
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
         if dev.type == "cuda":

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from model.annotations.skeleton import Skeleton
+from model.device import resolve_device
 from model.infer.checkpoint import save_checkpoint
 from model.io.atomic import copy_atomic
 from model.train import distributed as D
@@ -111,7 +112,7 @@ class Trainer:
                  ctx: D.DistContext | None = None, stop: StopFlag | None = None) -> None:
         self.cfg, self.skeleton = cfg, skeleton
         self.train_items, self.val_items = train_items, val_items
-        self.ctx = ctx or D.DistContext(device=D.resolve_train_device(cfg.device))
+        self.ctx = ctx or D.DistContext(device=resolve_device(cfg.device))
         self.progress = progress or Progress(enabled=self.ctx.is_main)
         self.stop = stop or StopFlag()
         self.dev = self.ctx.device

@@ -18,7 +18,7 @@ from torch import nn
 
 from model.annotations.skeleton import Skeleton
 from model.errors import HglabelError
-from model.infer.checkpoint import CheckpointError, load_checkpoint
+from model.infer.checkpoint import SkeletonNeededError, load_checkpoint
 from model.infer.normalization import Normalization
 from model.io.atomic import replacing
 from model.nn.hourglass import HourglassConfig, StackedHourglass, build_hourglass
@@ -124,10 +124,8 @@ def _load_init(path: Path):
     """The --init checkpoint; files without a skeleton (pytorch-pose) are read as MPII (16 keypoints)."""
     try:
         return load_checkpoint(path)
-    except CheckpointError as exc:
-        if "carries no skeleton" not in str(exc):
-            raise
-    return load_checkpoint(path, "mpii16")
+    except SkeletonNeededError:
+        return load_checkpoint(path, "mpii16")
 
 
 def save_state(path: Path, model: nn.Module, config: HourglassConfig, optimizer: torch.optim.Optimizer,

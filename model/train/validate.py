@@ -15,6 +15,7 @@ from torch import nn
 
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Keypoints
+from model.evaluation.pck import pck
 from model.infer.checkpoint import ModelBundle
 from model.infer.normalization import Normalization
 from model.infer.predictor import Predictor
@@ -23,6 +24,10 @@ from model.train.data import TrainItem
 from model.train.dataset import ImageCache
 
 log = logging.getLogger(__name__)
+
+
+VAL_PCK = (0.05, 0.1)
+VAL_PCK_KEYS = tuple(f"PCK@{a:g}" for a in VAL_PCK)
 
 
 def keypoint_errors(pred_xy: np.ndarray, gt_xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
@@ -34,18 +39,14 @@ def keypoint_errors(pred_xy: np.ndarray, gt_xy: np.ndarray, vis: np.ndarray) -> 
 
 
 def pck_metrics(errors: np.ndarray, boxes: np.ndarray) -> dict[str, float]:
-    """PCK@0.05/0.1 of the box diagonal and mean px error from errors (N, K) (NaN = unlabelled) and
-    boxes (N, 4) [x, y, w, h]."""
+    """PCK@0.05/0.1 of the box diagonal (model.evaluation.pck) and mean px error from errors (N, K)
+    (NaN = unlabelled) and boxes (N, 4) [x, y, w, h]; NaN everywhere when nothing is labelled."""
     diag = np.hypot(boxes[:, 2], boxes[:, 3])[:, None]
     labelled = np.isfinite(errors)
     if not labelled.any():
-        return {"pck_0.05": float("nan"), "pck_0.1": float("nan"), "mean_px_error": float("nan")}
+        return {**dict.fromkeys(VAL_PCK_KEYS, float("nan")), "mean_px_error": float("nan")}
     err, thr = errors[labelled], np.broadcast_to(diag, errors.shape)[labelled]
-    return {
-        "pck_0.05": float(np.mean(err <= 0.05 * thr)),
-        "pck_0.1": float(np.mean(err <= 0.1 * thr)),
-        "mean_px_error": float(np.mean(err)),
-    }
+    return {**pck(err, thr, VAL_PCK), "mean_px_error": float(np.mean(err))}
 
 
 def oks_ap(items: list[TrainItem], pred_xy: np.ndarray, scores: np.ndarray, skeleton: Skeleton,

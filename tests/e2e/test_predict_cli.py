@@ -18,8 +18,9 @@ from pycocotools.coco import COCO
 
 from model.annotations.skeleton import Skeleton
 from model.cli import main
+from model.device import Ranks, ranks_from_env
 from model.infer.checkpoint import save_checkpoint
-from model.infer.distributed import Ranks, ranks_from_env, shard
+from model.infer.distributed import shard
 from model.infer.normalization import Normalization
 from model.infer.progress import ProgressBar
 from model.nn.hourglass import HourglassConfig, build_hourglass

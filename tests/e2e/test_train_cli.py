@@ -65,7 +65,7 @@ def test_train_writes_json_lines_and_loadable_checkpoints(openfield: Path, tmp_p
     step = next(e for e in evs if e["event"] == "step")
     assert {"loss", "lr", "epoch", "step"} <= set(step)
     epoch = next(e for e in evs if e["event"] == "epoch")
-    assert {"pck_0.05", "pck_0.1", "mean_px_error", "oks_ap"} <= set(epoch["val"])
+    assert {"PCK@0.05", "PCK@0.1", "mean_px_error", "oks_ap"} <= set(epoch["val"])
     assert "\r[" not in proc.stderr  # no progress bar when stderr is not a terminal
     assert torch.get_num_threads() == 1  # --threads
     bundle = load_checkpoint(out / "best.pt")

@@ -54,3 +54,16 @@ def test_predict_jobs_tracks_frames_in_order(predictor, video):
     plain = Spy(predictor)
     predict_jobs(plain, jobs)
     assert plain.calls == [[False, False, False]]  # no memory: every frame gets the whole-image search
+
+
+def test_a_neighbouring_frames_result_places_the_crop(predictor, video):
+    """One frame predicted alone (the window's P) next to a stored result: one crop pass from it."""
+    memory = FrameMemory()
+    with VideoFrames(video) as frames:
+        first = predictor.predict([(frames.read(1), None)])[0]
+    hint = (first.keypoints.tolist(), first.confidence.tolist())
+    spy = Spy(predictor)
+    (answer,) = predict_jobs(spy, [(3, frame_ref(video, 2), [], hint)], memory=memory)
+    assert spy.calls == [[True]]
+    (_, pred), = answer[1]
+    assert abs(pred.keypoints - first.keypoints).max() < 5.0  # the same still frame

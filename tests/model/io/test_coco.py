@@ -332,10 +332,15 @@ def test_pycocotools_reads_the_export_and_scores_it_perfectly(tmp_path, openfiel
 def test_build_results_format():
     kp = Keypoints([[1.5, 2.5], [3, 4]], [2, 0], confidence=[0.75, np.nan])
     (entry,) = build_results([(7, kp, 0.5)], category_id=3)
-    assert entry == {"image_id": 7, "category_id": 3, "keypoints": [1.5, 2.5, 0.75, 3.0, 4.0, 1.0],
-                     "score": 0.5}
+    assert entry == {"image_id": 7, "category_id": 3, "keypoints": [1.5, 2.5, 2.0, 3.0, 4.0, 2.0],
+                     "score": 0.5, "keypoint_scores": [0.75, 0.0]}  # the one results format (v = 2)
     with pytest.raises(ValueError, match="image 7"):
         build_results([(7, kp, float("nan"))])
+    (read,) = parse_results([entry], 2)
+    assert read.keypoint_scores.tolist() == [0.75, 0.0]  # read back from keypoint_scores
+    older = {"image_id": 7, "category_id": 3, "keypoints": [1.5, 2.5, 0.75, 3.0, 4.0, 1.0], "score": 0.5}
+    (old,) = parse_results([older], 2)
+    assert old.keypoint_scores.tolist() == [0.75, 1.0]  # older files: the third value
 
 
 def test_parse_results_lists_unknown_image_ids():

@@ -120,3 +120,14 @@ def test_predictions_cost_per_frame(tmp_path):
         per_frame = (store.path.stat().st_size - before) / len(records)
     print(f"{per_frame:.0f} bytes per predicted frame")
     assert per_frame < 300, per_frame
+
+
+def test_neighbour_result_of_a_frame(folder):
+    from model.project.videos import neighbour_result
+
+    with ProjectStore.open_folder(folder, SK) as store:
+        assert neighbour_result(store, "clip.mp4#000005") is None
+        _label(store, store.image_id("clip.mp4#000006"))
+        xy, conf = neighbour_result(store, "clip.mp4#000005")  # from frame 6 (frame 4 has nothing)
+        assert xy[3] == [7, 8] and conf == [1.0] * 4  # a person's points count as certain
+        assert neighbour_result(store, "still.png") is None

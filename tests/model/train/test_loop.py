@@ -140,13 +140,13 @@ def test_validation_metrics(mouse, tmp_path: Path) -> None:
     errors = keypoint_errors(np.array([[[0, 0], [3, 4]]]), np.zeros((1, 2, 2)), np.array([[2, 0]]))
     assert errors[0, 0] == 0 and np.isnan(errors[0, 1])
     m = pck_metrics(np.array([[1.0, 6.0, 12.0, np.nan]]), np.array([[0, 0, 60.0, 80.0]]))  # diagonal 100
-    assert m == {"pck_0.05": pytest.approx(1 / 3), "pck_0.1": pytest.approx(2 / 3),
+    assert m == {"PCK@0.05": pytest.approx(1 / 3), "PCK@0.1": pytest.approx(2 / 3),
                  "mean_px_error": pytest.approx(19 / 3)}
     skeleton, items = mouse
     net = build_hourglass(HourglassConfig(num_keypoints=4, stacks=1, features=8, input_size=(64, 64)))
     net.train()
     metrics = validate(net, items[:2], net.config, skeleton, Normalization(), "cpu")
-    assert set(metrics) == {"pck_0.05", "pck_0.1", "mean_px_error", "oks_ap"}
+    assert set(metrics) == {"PCK@0.05", "PCK@0.1", "mean_px_error", "oks_ap"}
     assert net.training  # the live network keeps its mode
 
 
@@ -170,10 +170,10 @@ def test_progress_writes_json_lines_and_a_bar_only_for_terminals() -> None:
     prog = Progress(out=out, err=err, bar=True)
     prog.set_total_steps(4)
     prog.emit("step", epoch=0, step=1, loss=0.5, lr=1e-3)
-    prog.emit("epoch", epoch=1, step=4, loss=0.25, val={"mean_px_error": float("nan"), "pck_0.1": 0.5})
+    prog.emit("epoch", epoch=1, step=4, loss=0.25, val={"mean_px_error": float("nan"), "PCK@0.1": 0.5})
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert lines[0] == {"event": "step", "epoch": 0, "step": 1, "loss": 0.5, "lr": 1e-3}
-    assert lines[1]["val"] == {"mean_px_error": None, "pck_0.1": 0.5}  # NaN is not JSON
+    assert lines[1]["val"] == {"mean_px_error": None, "PCK@0.1": 0.5}  # NaN is not JSON
     assert "\r[#######" in err.getvalue() and "step 1/4" in err.getvalue()
     quiet_err = io.StringIO()
     Progress(out=io.StringIO(), err=quiet_err).emit("step", epoch=0, step=1, loss=0.5)
