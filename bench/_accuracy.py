@@ -10,6 +10,7 @@ keypoints in image pixels.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -43,7 +44,9 @@ PADDING = 1.25
 
 
 def openfield_dir() -> Path:
-    return (ROOT.parent / "shared" / "data" / "openfield_mouse").resolve()
+    """openfield_mouse in $HGLABEL_SHARED (as the tests' CI), else in ../shared beside the clone."""
+    shared = os.environ.get("HGLABEL_SHARED") or ROOT.parent / "shared"
+    return (Path(shared) / "data" / "openfield_mouse").resolve()
 
 
 def train_small_model(steps: int, out: Path, data: Path) -> Path:
@@ -113,18 +116,20 @@ def eval_set(data: Path, input_size: tuple[int, int], stride: int) -> EvalSet:
 
 
 def predict_keypoints(run: Callable[[torch.Tensor], list[torch.Tensor]], bundle: ModelBundle,
-                      data: EvalSet, batch: int = 8) -> np.ndarray:
-    """(n, K, 2) float64 image-pixel keypoints from the final stack of `run` (x → heatmap list)."""
+                      data: EvalSet, batch: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K, 2) float64 image-pixel keypoints from the final stack of `run` (x → heatmap list), and
+    all stacks' heatmaps (n, S, K, h, w) float32."""
     scale, shift = (torch.from_numpy(v).view(1, 3, 1, 1) for v in bundle.normalization.scale_and_shift())
-    out = []
+    out, maps = [], []
     for start in range(0, len(data.crops), batch):
         x = torch.from_numpy(data.crops[start:start + batch]).permute(0, 3, 1, 2).float() * scale + shift
         with torch.inference_mode():
-            heatmaps = run(x.contiguous())[-1].float().numpy()
-        coords, _ = decode_heatmaps(heatmaps, "dark")
+            stacks = torch.stack([o.float() for o in run(x.contiguous())], 1).numpy()
+        coords, _ = decode_heatmaps(stacks[:, -1], "dark")
         out.append(np.stack([apply_affine(m, c) for m, c in zip(data.hm_to_image[start:start + batch],
                                                                 coords, strict=True)]))
-    return np.concatenate(out)
+        maps.append(stacks)
+    return np.concatenate(out), np.concatenate(maps)
 
 
 def mean_error(pred: np.ndarray, data: EvalSet) -> float:
@@ -132,21 +137,20 @@ def mean_error(pred: np.ndarray, data: EvalSet) -> float:
     return float(np.linalg.norm(pred - data.truth, axis=-1)[data.labelled].mean())
 
 
-def accuracy(prepare: Callable[[StackedHourglass], Callable], steps: int) -> dict:
-    """fp32 eager vs `prepare(model)` on the evaluation frames; figures for the report."""
+def accuracy(prepare: dict[str, Callable[[StackedHourglass], Callable]], steps: int) -> dict:
+    """fp32 eager vs each `prepare[name](model)` on the evaluation frames; figures for the report:
+    per name mean error, its difference from fp32, largest keypoint shift, max |Δ| of the heatmaps."""
     bundle, source = trained_bundle(steps)
     model = build_model(bundle)
     data = eval_set(openfield_dir(), bundle.config.input_size, bundle.config.stride)
-    ours = prepare(model)
-    fp32 = predict_keypoints(model, bundle, data)
-    mine = predict_keypoints(ours, bundle, data)
-    e32, e_ours = mean_error(fp32, data), mean_error(mine, data)
-    return {
-        "accuracy_model": source,
-        "accuracy_input": list(bundle.config.input_size),
-        "eval_images": len(data.crops),
-        "error_fp32_px": e32,
-        "error_ours_px": e_ours,
-        "error_delta_px": e_ours - e32,
-        "max_kpt_shift_px": float(np.linalg.norm(mine - fp32, axis=-1).max()),
-    }
+    fp32, fp32_maps = predict_keypoints(model, bundle, data)
+    e32 = mean_error(fp32, data)
+    out = {"accuracy_model": source, "accuracy_input": list(bundle.config.input_size),
+           "eval_images": len(data.crops), "error_fp32_px": e32}
+    for name, make in prepare.items():
+        mine, maps = predict_keypoints(make(model), bundle, data)
+        out[name] = {"error_px": mean_error(mine, data), "error_delta_px": mean_error(mine, data) - e32,
+                     "max_kpt_shift_px": float(np.linalg.norm(mine - fp32, axis=-1).max()),
+                     "max_abs_delta": float(np.abs(maps - fp32_maps).max()),
+                     "fp32_heatmap_max": float(np.abs(fp32_maps).max())}
+    return out

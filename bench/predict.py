@@ -1,22 +1,28 @@
-"""Inference benchmark: the prepared runtime (model.infer.runtime) against plain eager fp32, same weights.
+"""Inference benchmark: hglabel's CPU runtime against eager torch, ONNX Runtime and OpenVINO, same weights.
 
-For 2 and 8 stacks at 256×256, batch 1 and 8: median ms/image (warm-up excluded, the two variants
-timed in turn), images/s, speed-up, achieved GFLOP/s (FLOPs counted by torch) next to fp32 and bf16
-GEMM peaks measured in the same run; start-up cost of the runtime; accuracy of the chosen precision
-against fp32 on the openfield evaluation frames (see bench/_accuracy.py). Prints a table (its last
-column is process CPU time of all threads per image, ≈ threads × wall when the machine is otherwise
-idle), then ONE JSON line. Run from the repository root:
+Networks: 2 and 8 stacks at 256×256 (features 128, 16 keypoints; seeded weights, non-trivial BatchNorm
+statistics) at batch 1 and 8, and the demo model (assets/demo/checkpoint.pt: 2 stacks, 64 features,
+128×128, 4 keypoints: the video case). Engines, run in turn (warm-up excluded, median ms/image):
+eager fp32 (torch NCHW); ONNX Runtime and OpenVINO each on the ONNX file exported once from the same
+module by `torch.onnx.export`, run plainly (default options, the whole batch in one call: see
+bench/_engines.py); ours = `model.infer.runtime.prepare_for_inference` (what the predictor uses).
+Start-up (ONNX export, session/compile, ours with an empty and with a filled graph cache) is reported
+separately. The interactive case times `Predictor.predict([(frame, None)])` (whole-image pass + crop
+pass, as `P` runs it) with each engine plugged into the same predictor. GFLOP/s (FLOPs counted by torch)
+are set against fp32 and bf16 GEMM peaks measured before and after (the higher kept). Accuracy: each
+engine against eager fp32 on the openfield evaluation frames (bench/_accuracy.py; needs
+$HGLABEL_SHARED or ../shared). Prints a table, then ONE JSON line. Run from the repository root:
 
-    python bench/predict.py [--quick] [--stacks 2 8] [--batches 1 8] [--threads N] [--compile]
+    python bench/predict.py [--quick] [--stacks 2 8] [--batches 1 8] [--threads N] [--ablate]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,34 +42,41 @@ from bench._common import (  # noqa: E402
     time_interleaved,
     timed,
 )
-from model.infer.runtime import FusedHourglass, fold_batchnorm, prepare_for_inference  # noqa: E402
+from bench._engines import export_onnx, onnxruntime_engine, openvino_engine  # noqa: E402
+from model.infer import openvino_cpu  # noqa: E402
+from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint  # noqa: E402
+from model.infer.normalization import Normalization  # noqa: E402
+from model.infer.predictor import Predictor  # noqa: E402
+from model.infer.runtime import LOW_PRECISION_TOLERANCE, CheckTolerance, prepare_for_inference  # noqa: E402
+from model.io.images import read_image  # noqa: E402
 from model.nn.hourglass import HourglassConfig, build_hourglass  # noqa: E402
 
-SIZE = (256, 256)
-KEYPOINTS = 16  # MPII-sized heads, as the published pytorch-pose models
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "assets" / "demo"
+EAGER, ORT, OV, OURS = "eager fp32", "ONNX Runtime", "OpenVINO", "ours"
+# The seeded networks are untrained: their heatmaps have no peaks, so the start-up check's peak test says
+# nothing about them and only its relative-error bound is kept. The real check runs on the trained demo
+# model (its row and the accuracy section).
+UNTRAINED_TOLERANCE = CheckTolerance(max_shift=float("inf"), peak_slack=1.0, max_rel_error=0.1)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="few iterations and a short training: a smoke test")
+    p.add_argument("--quick", action="store_true", help="few iterations: a smoke test")
     p.add_argument("--stacks", type=int, nargs="+", default=[2, 8])
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8])
-    p.add_argument("--iters", type=int, default=None, help="timed iterations per variant (default by batch)")
+    p.add_argument("--iters", type=int, default=None, help="timed iterations per engine (default by batch)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    p.add_argument("--precision", default=None, help="force ours to auto|fp32|bf16|fp16")
-    p.add_argument("--compile", action="store_true", help="also time torch.compile (slow start-up)")
     p.add_argument("--ablate", action="store_true",
-                   help="also time eager channels_last+BN folding, fused fp32 without sub-batches, "
-                   "fused fp32 without weight prepacking")
-    p.add_argument("--train-steps", type=int, default=None, help="steps for the accuracy model (300)")
+                   help="also time ours in fp32 and ours with one request at a time (no stream layout)")
     p.add_argument("--no-accuracy", action="store_true", help="skip the openfield accuracy check")
     return p.parse_args(argv)
 
 
 def network(stacks: int) -> nn.Module:
-    """A seeded network with non-trivial BatchNorm statistics (speed does not depend on training)."""
+    """A seeded 256×256 network with non-trivial BatchNorm statistics (speed does not depend on training)."""
     torch.manual_seed(stacks)
-    model = build_hourglass(HourglassConfig(num_keypoints=KEYPOINTS, stacks=stacks, input_size=SIZE))
+    model = build_hourglass(HourglassConfig(num_keypoints=16, stacks=stacks, input_size=(256, 256)))
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
@@ -80,71 +93,127 @@ def iterations(args: argparse.Namespace, batch: int) -> tuple[int, int]:
     return (2, 10) if batch == 1 else (1, 5)
 
 
-def bench_stacks(stacks: int, args: argparse.Namespace) -> tuple[dict, list[dict]]:
-    """Figures (flat JSON keys) and one row per (batch, variant) for one stack count."""
-    model = network(stacks)
-    flops = flops_per_image(model, SIZE)
-    rt, startup = timed(prepare_for_inference, model, "cpu", args.precision)
-    figures = {f"gflop_per_image_hg{stacks}": flops / 1e9, f"startup_s_hg{stacks}": startup,
-               f"runtime_hg{stacks}": rt.description, "precision": rt.precision}
-    ours_name = f"ours ({rt.precision})"
-    variants = {"eager fp32": model, ours_name: rt}
-    if args.ablate:
-        cl = fold_batchnorm(model).to(memory_format=torch.channels_last)
-        variants["eager cl+fold fp32"] = lambda x: cl(x.contiguous(memory_format=torch.channels_last))
-        variants["fused fp32 whole"] = FusedHourglass(model, micro_batch=None)
-        variants["fused fp32 no-pack"] = FusedHourglass(model, prepack=False)
-    if args.compile:
-        compiled = torch.compile(fold_batchnorm(model).to(memory_format=torch.channels_last))
+def engines(model: nn.Module, tag: str, folder: Path, args: argparse.Namespace) -> tuple[dict, dict]:
+    """{name: callable} for one network, and start-up figures (seconds, descriptions)."""
+    onnx = folder / f"{tag}.onnx"
+    figures = {f"startup_onnx_export_s_{tag}": export_onnx(model, onnx)}
+    found = {EAGER: model}
+    for name, make in ((ORT, onnxruntime_engine), (OV, openvino_engine)):
+        peer = make(onnx)
+        if peer is not None:
+            found[name], took, figures[f"engine_{name}"] = peer
+            figures[f"startup_{name.split()[0].lower()}_s_{tag}"] = took
+    with _cache_dir(folder / "cache"):
+        tol = UNTRAINED_TOLERANCE if tag != "demo" else LOW_PRECISION_TOLERANCE
+        for when in ("first", "cached"):  # an empty graph cache, then the one just filled
+            rt, took = timed(prepare_for_inference, model, "cpu", tolerance=tol)
+            figures[f"startup_ours_{when}_s_{tag}"] = took
+        found[OURS] = rt
+        notes = f" ({'; '.join(rt.notes)})" if rt.notes else ""
+        figures[f"ours_{tag}"] = f"{rt.backend} {rt.precision}{notes}"
+        figures["precision"] = rt.precision
+        if args.ablate:
+            found["ours fp32"] = prepare_for_inference(model, "cpu", "fp32")
+            if rt.backend == "openvino":
+                single = openvino_cpu.OpenVinoNet(rt.model.graph, rt.precision, layout="single")
+                found["ours, no stream layout"] = single
+    return found, figures
 
-        def run_compiled(x: torch.Tensor) -> list[torch.Tensor]:
-            return compiled(x.contiguous(memory_format=torch.channels_last))
 
-        with torch.inference_mode():
-            _, figures[f"compile_startup_s_hg{stacks}"] = timed(run_compiled, torch.randn(1, 3, *SIZE))
-        variants["torch.compile fp32"] = run_compiled
-    rows = []
-    for batch in args.batches:
+@contextlib.contextmanager
+def _cache_dir(path: Path):
+    previous = os.environ.get(openvino_cpu.CACHE_ENV)
+    os.environ[openvino_cpu.CACHE_ENV] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(openvino_cpu.CACHE_ENV)
+        else:
+            os.environ[openvino_cpu.CACHE_ENV] = previous
+
+
+def time_rows(tag: str, found: dict, flops: float, args: argparse.Namespace, batches: list[int],
+              size: tuple[int, int]) -> tuple[list[dict], dict]:
+    rows, figures = [], {}
+    for batch in batches:
         warmup, iters = iterations(args, batch)
-        x = torch.randn(batch, 3, *SIZE)
-        times = time_interleaved({k: (fn, x) for k, fn in variants.items()}, iters, warmup)
+        x = torch.randn(batch, 3, size[1], size[0])
+        times = time_interleaved({k: (fn, x) for k, fn in found.items()}, iters, warmup)
         ms = {k: median(v["wall"]) / batch * 1e3 for k, v in times.items()}
-        cpu = {k: median(v["cpu"]) / batch * 1e3 for k, v in times.items()}
-        base, tag = ms["eager fp32"], f"hg{stacks}_b{batch}"
+        key = f"{tag}_b{batch}"
         for name, value in ms.items():
-            rows.append({"stacks": stacks, "batch": batch, "name": name, "ms": value,
-                         "cpu_ms": cpu[name], "speedup": base / value,
-                         "gflops": flops / 1e9 / (value / 1e3),
-                         "precision": rt.precision if name == ours_name else "fp32"})
-        print(f"  {stacks} stacks, batch {batch}: eager {base:.1f} ms/image, ours {ms[ours_name]:.1f} "
-              f"ms/image", flush=True)
-        figures.update({
-            f"ms_per_image_eager_{tag}": base, f"ms_per_image_ours_{tag}": ms[ours_name],
-            f"images_per_s_ours_{tag}": 1e3 / ms[ours_name], f"speedup_{tag}": base / ms[ours_name],
-            f"gflops_ours_{tag}": flops / 1e9 / (ms[ours_name] / 1e3),
-            f"cpu_ms_per_image_eager_{tag}": cpu["eager fp32"],
-            f"cpu_ms_per_image_ours_{tag}": cpu[ours_name],
-        })
-        if args.compile:
-            figures[f"speedup_compile_{tag}"] = base / ms["torch.compile fp32"]
-    return figures, rows
+            rows.append({"config": key, "name": name, "ms": value, "speedup": ms[EAGER] / value,
+                         "gflops": flops / 1e9 / (value / 1e3)})
+            figures[f"ms_per_image_{name.replace(' ', '_').replace(',', '')}_{key}"] = value
+        peers = [ms[n] for n in (ORT, OV) if n in ms]
+        figures.update({f"speedup_{key}": ms[EAGER] / ms[OURS],
+                        f"gflops_ours_{key}": flops / 1e9 / (ms[OURS] / 1e3)})
+        if peers:
+            figures[f"best_peer_{key}"] = min(peers)
+            figures[f"ours_vs_best_peer_{key}"] = min(peers) / ms[OURS]
+        print(f"  {key}: " + ", ".join(f"{k} {v:.1f}" for k, v in ms.items()) + " ms/image", flush=True)
+    return rows, figures
+
+
+def interactive(tag: str, model: nn.Module, found: dict, bundle: ModelBundle,
+                iters: int) -> tuple[list, dict]:
+    """`P` on one openfield frame (no box: whole-image pass, then the crop pass) with each engine."""
+    frame = read_image(DEMO / "images" / "img0080.png")
+    predictor = Predictor(bundle, device="cpu", engine="torch", network=model)
+    ms = {}
+    for name, fn in found.items():
+        predictor.model, predictor._autocast = fn, contextlib.nullcontext
+        predictor._memory_format = torch.contiguous_format
+        times = []
+        for i in range(iters + 2):
+            _, took = timed(predictor.predict, [(frame, None)])
+            times.append(took) if i >= 2 else None
+        ms[name] = median(times) * 1e3
+    peers = [ms[n] for n in (ORT, OV) if n in ms]
+    print(f"  interactive P ({tag}): " + ", ".join(f"{k} {v:.1f}" for k, v in ms.items()) + " ms", flush=True)
+    rows = [{"config": f"P {tag}", "name": k, "ms": v, "speedup": ms[EAGER] / v, "gflops": float("nan")}
+            for k, v in ms.items()]
+    figures = {f"interactive_ms_{k.replace(' ', '_').replace(',', '')}_{tag}": v for k, v in ms.items()}
+    if peers:
+        figures[f"interactive_ours_vs_best_peer_{tag}"] = min(peers) / ms[OURS]
+    return rows, figures
+
+
+def bundle_for(model: nn.Module, keypoints: int) -> ModelBundle:
+    from model.annotations.skeleton import Skeleton
+
+    skeleton = Skeleton(name="bench", keypoints=tuple(f"k{i}" for i in range(keypoints)))
+    return ModelBundle(model.config, skeleton, Normalization.mpii(), model.state_dict(), {})
 
 
 def measure_peaks(args: argparse.Namespace) -> dict[str, float]:
     seconds = 0.5 if args.quick else 2.0
-    peaks = {"fp32": gemm_peak(torch.float32, seconds=seconds),
-             "bf16": gemm_peak(torch.bfloat16, seconds=seconds)}
-    peaks["fp16"] = gemm_peak(torch.float16, seconds=seconds) if args.precision == "fp16" else float("nan")
-    return peaks
+    return {"fp32": gemm_peak(torch.float32, seconds=seconds),
+            "bf16": gemm_peak(torch.bfloat16, seconds=seconds)}
 
 
-def print_table(rows: list[dict], peaks: dict[str, float]) -> None:
-    print(f"\n{'stacks':>6} {'batch':>5}  {'variant':<20} {'ms/img':>9} {'img/s':>8} {'speedup':>8} "
-          f"{'GFLOP/s':>8} {'peak':>6} {'CPU ms/img':>10}")
+def print_table(rows: list[dict], peaks: dict[str, float], precision_of: dict[str, str]) -> None:
+    print(f"\n{'config':<10} {'engine':<24} {'ms/img':>9} {'img/s':>8} {'vs eager':>8} {'GFLOP/s':>8} "
+          f"{'of peak':>8}")
     for r in rows:
-        print(f"{r['stacks']:>6} {r['batch']:>5}  {r['name']:<20} {r['ms']:>9.1f} {1e3 / r['ms']:>8.2f} "
-              f"{r['speedup']:>7.2f}x {r['gflops']:>8.1f} {r['gflops'] / peaks[r['precision']]:>6.0%} "
-              f"{r['cpu_ms']:>10.1f}")
+        peak = peaks.get(precision_of.get(r["name"], "fp32"), float("nan"))
+        print(f"{r['config']:<10} {r['name']:<24} {r['ms']:>9.1f} {1e3 / r['ms']:>8.2f} "
+              f"{r['speedup']:>7.2f}x {r['gflops']:>8.1f} {r['gflops'] / peak:>8.0%}")
+
+
+def run_accuracy(folder: Path) -> dict:
+    """Each engine vs eager fp32 on the demo model and the openfield evaluation frames."""
+    def peer(make, name):
+        def build(model):
+            path = folder / f"acc_{name}.onnx"
+            export_onnx(model, path)
+            return make(path)[0]
+        return build
+
+    with _cache_dir(folder / "cache"):
+        return accuracy({OURS: lambda m: prepare_for_inference(m, "cpu"),
+                         ORT: peer(onnxruntime_engine, "ort"), OV: peer(openvino_engine, "ov")}, steps=300)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,39 +224,58 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     print(f"CPU: {info['cpu']}, {info['logical_cpus']} logical CPUs, torch {info['torch']} with "
           f"{info['torch_threads']} threads, ISA {info['isa']}, native bf16: {info['bf16_native']}")
-    print(f"flags: {' '.join(info['flags'])}")
+    print(f"flags: {' '.join(info['flags'])}; load average {os.getloadavg()[0]:.2f}")
     first = measure_peaks(args)
     figures: dict = {"cpu": info["cpu"], "threads": info["torch_threads"], "bf16_native": info["bf16_native"],
-                     "quick": args.quick}
-    if args.compile:  # a cold start: inductor's on-disk cache from earlier runs would hide compile time
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="hglabel-bench-inductor-")
+                     "quick": args.quick, "load_start": os.getloadavg()[0]}
     rows: list[dict] = []
-    for stacks in args.stacks:
-        more, new_rows = bench_stacks(stacks, args)
-        figures.update(more)
-        rows += new_rows
-    if args.compile:
-        shutil.rmtree(os.environ["TORCHINDUCTOR_CACHE_DIR"], ignore_errors=True)
-    last = measure_peaks(args)  # GEMM peaks before and after; the higher is the less disturbed one
+    demo = build_model(load_checkpoint(DEMO / "checkpoint.pt"))
+    configs = [(f"hg{s}", network(s), args.batches) for s in args.stacks] + [("demo", demo, [1, 8])]
+    with tempfile.TemporaryDirectory(prefix="hglabel-bench-") as tmp:
+        for tag, model, batches in configs:
+            found, more = engines(model, tag, Path(tmp), args)
+            figures.update(more)
+            flops = flops_per_image(model, model.config.input_size)
+            figures[f"gflop_per_image_{tag}"] = flops / 1e9
+            new, more = time_rows(tag, found, flops, args, batches, model.config.input_size)
+            rows += new
+            figures.update(more)
+            if tag in ("hg2", "demo"):
+                new, more = interactive(tag, model, found, bundle_for(model, model.config.num_keypoints),
+                                        3 if args.quick else 10)
+                rows += new
+                figures.update(more)
+        if not args.no_accuracy:
+            acc = run_accuracy(Path(tmp))
+    last = measure_peaks(args)
     peaks = {k: max(first[k], last[k]) for k in first}
-    print(f"\nGEMM peak (square matmul, n ≤ 2048; best of a run before and after): fp32 {peaks['fp32']:.1f} "
-          f"GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s")
-    figures.update({"gemm_peak_fp32_gflops": peaks["fp32"], "gemm_peak_bf16_gflops": peaks["bf16"]})
+    figures.update({"gemm_peak_fp32_gflops": peaks["fp32"], "gemm_peak_bf16_gflops": peaks["bf16"],
+                    "load_end": os.getloadavg()[0]})
+    print(f"\nGEMM peak (square matmul, best of a run before and after): fp32 {peaks['fp32']:.1f} GFLOP/s, "
+          f"bf16 {peaks['bf16']:.1f} GFLOP/s")
     for key in [k for k in figures if k.startswith("gflops_ours_")]:
-        figures[key.replace("gflops_ours_", "peak_fraction_")] = figures[key] / peaks[figures["precision"]]
-    print_table(rows, peaks)
-    for stacks in args.stacks:
-        print(f"start-up of ours, {stacks} stacks ({figures[f'runtime_hg{stacks}']}): "
-              f"{figures[f'startup_s_hg{stacks}']:.2f} s; {figures[f'gflop_per_image_hg{stacks}']:.1f} "
-              "GFLOP/image" + (f"; torch.compile first call (batch 1, empty cache): "
-                               f"{figures[f'compile_startup_s_hg{stacks}']:.1f} s" if args.compile else ""))
+        tag = key.replace("gflops_ours_", "")
+        figures[f"peak_fraction_{tag}"] = figures[key] / peaks[figures["precision"]]
+        figures[f"peak_fraction_fp32_{tag}"] = figures[key] / peaks["fp32"]
+    ov_precision = figures.get(f"engine_{OV}", "fp32").split()[-1]
+    print_table(rows, peaks, {OURS: figures["precision"], OV: ov_precision, "ours, no stream layout":
+                              figures["precision"]})
+    for tag, _, _ in configs:
+        print(f"start-up {tag}: ONNX export {figures[f'startup_onnx_export_s_{tag}']:.1f} s, ONNX Runtime "
+              f"{figures.get(f'startup_onnx_s_{tag}', float('nan')):.2f} s, OpenVINO compile "
+              f"{figures.get(f'startup_openvino_s_{tag}', float('nan')):.2f} s; "
+              f"ours ({figures[f'ours_{tag}']}) {figures[f'startup_ours_first_s_{tag}']:.1f} s first time, "
+              f"{figures[f'startup_ours_cached_s_{tag}']:.2f} s cached")
     if not args.no_accuracy:
-        steps = args.train_steps or (60 if args.quick else 300)
-        acc = accuracy(lambda m: prepare_for_inference(m, "cpu", args.precision), steps)
-        figures.update(acc)
-        print(f"\naccuracy on openfield img0080–img0115 ({acc['accuracy_model']}): mean error fp32 "
-              f"{acc['error_fp32_px']:.3f} px, ours {acc['error_ours_px']:.3f} px "
-              f"(Δ {acc['error_delta_px']:+.2g} px), max keypoint shift {acc['max_kpt_shift_px']:.2g} px")
+        print(f"\naccuracy on openfield img0080–img0115 ({acc['accuracy_model']}), mean error fp32 "
+              f"{acc['error_fp32_px']:.3f} px:")
+        for name in (OURS, ORT, OV):
+            a = acc[name]
+            print(f"  {name:<13} {a['error_px']:.4f} px (Δ {a['error_delta_px']:+.2g} px), max keypoint "
+                  f"shift {a['max_kpt_shift_px']:.2g} px, heatmaps max |Δ| {a['max_abs_delta']:.2g} "
+                  f"(of max {a['fp32_heatmap_max']:.2g})")
+        figures.update({"error_fp32_px": acc["error_fp32_px"], "error_delta_px": acc[OURS]["error_delta_px"],
+                        "max_kpt_shift_px": acc[OURS]["max_kpt_shift_px"], "accuracy": acc})
     print(json.dumps(figures, sort_keys=True))
     return 0
 

@@ -27,11 +27,21 @@ def shared_dir() -> Path | None:
     return Path(value).resolve() if value else None
 
 
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark tests that use ../shared; deselect them when HGLABEL_SHARED is unset."""
+    """Mark tests that use ../shared; deselect them when HGLABEL_SHARED is unset. Skip `cuda` tests where
+    torch sees no CUDA device (they never count as passed there)."""
+    cuda = not any(item.get_closest_marker("cuda") for item in items) or _cuda_available()
     for item in items:
         if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.shared)
+        if not cuda and item.get_closest_marker("cuda") is not None:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU (bench/gpu.sh runs these)"))
     if shared_dir() is not None:
         return
     kept = [item for item in items if item.get_closest_marker("shared") is None]
@@ -39,6 +49,23 @@ def pytest_collection_modifyitems(config, items) -> None:
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _engine_settings(tmp_path_factory) -> Path:
+    """Converted inference graphs go to a folder of this run, never to the user's cache folder; and the
+    predictor runs torch (HGLABEL_ENGINE=torch) unless a test clears that: converting a graph takes
+    seconds to tens of seconds on a loaded machine, which GUI tests waiting for a model must not pay.
+    tests/model/infer clears it and tests the OpenVINO engine. Both are inherited by child processes."""
+    folder = tmp_path_factory.mktemp("hglabel-cache")
+    saved = {name: os.environ.get(name) for name in ("HGLABEL_CACHE_DIR", "HGLABEL_ENGINE")}
+    os.environ.update(HGLABEL_CACHE_DIR=str(folder), HGLABEL_ENGINE="torch")
+    yield folder
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,6 @@ pass that refines them. Optional flip test averages with the mirrored crop (skel
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +25,7 @@ from model.infer.absent import absent_mask, thresholds_from_meta
 from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
 from model.infer.crops import Box, box_from_keypoints, check_box, check_image, make_crops, whole_image_box
 from model.infer.decoding import decode_stacks, flip_disagreement, heatmap_to_image_affines, merge_flipped
+from model.infer.runtime import prepare_for_inference
 from model.nn.hourglass import StackedHourglass
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,8 @@ DECODE_METHODS = ("dark", "argmax")
 
 
 def _fallback_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
-    """Plain settings: fp32 on the CPU; channels_last + bf16/fp16 autocast on CUDA."""
+    """Plain settings for a module that is not a StackedHourglass (a stand-in in tests): fp32 on the
+    CPU; channels_last + bf16/fp16 autocast on CUDA."""
     if device.type != "cuda":
         return model, "fp32", contextlib.nullcontext
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -45,19 +45,17 @@ def _fallback_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module
     return model, name, lambda: torch.autocast("cuda", dtype=dtype)
 
 
-def prepare_runtime(model: nn.Module, device: torch.device) -> tuple[nn.Module, str, Callable]:
-    """The single hook choosing kernels and precision: (model, precision, autocast factory).
+def prepare_runtime(model: nn.Module, device: torch.device,
+                    engine: str | None = None) -> tuple[nn.Module, str, Callable, str]:
+    """The single hook choosing engine, kernels and precision: (model, precision, autocast, engine).
 
-    A StackedHourglass goes through `model.infer.runtime.prepare_for_inference` when that exists;
-    any other module (a stand-in in tests) and older trees get plain settings.
+    A StackedHourglass goes through `model.infer.runtime.prepare_for_inference` (OpenVINO on the CPU
+    when installed and verified, else torch); any other module gets plain torch settings.
     """
-    prepare = None
-    if isinstance(model, StackedHourglass) and importlib.util.find_spec("model.infer.runtime") is not None:
-        prepare = getattr(importlib.import_module("model.infer.runtime"), "prepare_for_inference", None)
-    if prepare is None:
-        return _fallback_runtime(model, device)
-    model, precision, autocast = prepare(model, device)
-    return model, precision, autocast
+    if not isinstance(model, StackedHourglass):
+        return (*_fallback_runtime(model, device), "torch")
+    rt = prepare_for_inference(model, device, engine=engine)
+    return rt.model, rt.precision, rt.autocast, rt.backend
 
 
 def _memory_format(model: nn.Module) -> torch.memory_format:
@@ -69,7 +67,7 @@ def _memory_format(model: nn.Module) -> torch.memory_format:
 
 
 class Predictor:
-    """Runs one checkpoint; attributes `skeleton`, `config`, `device_name`, `precision`."""
+    """Runs one checkpoint; attributes `skeleton`, `config`, `device_name`, `precision`, `engine`."""
 
     def __init__(
         self,
@@ -83,9 +81,11 @@ class Predictor:
         padding: float = BOX_PADDING,
         whole_image_padding: float = WHOLE_IMAGE_PADDING,
         refine_min_confidence: float = 0.1,
+        engine: str | None = None,
     ) -> None:
         """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
-        replaces the bundle's weights with a ready module of the same config (e.g. during training)."""
+        replaces the bundle's weights with a ready module of the same config (e.g. during training);
+        `engine` "auto" (default, env HGLABEL_ENGINE) | "openvino" | "torch" (see model.infer.runtime)."""
         if decode not in DECODE_METHODS:
             raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
         bundle = checkpoint if isinstance(checkpoint, ModelBundle) else load_checkpoint(checkpoint, skeleton)
@@ -98,13 +98,15 @@ class Predictor:
         self.device = resolve_device(device)
         self.device_name = describe_device(self.device)
         model = (network if network is not None else build_model(bundle)).eval().to(self.device)
-        self.model, self.precision, self._autocast = prepare_runtime(model, self.device)
+        self.model, self.precision, self._autocast, self.engine = prepare_runtime(model, self.device, engine)
         self._memory_format = _memory_format(self.model)
         scale, shift = bundle.normalization.scale_and_shift()
         self._scale = torch.from_numpy(scale).view(1, 3, 1, 1).to(self.device)
         self._shift = torch.from_numpy(shift).view(1, 3, 1, 1).to(self.device)
         self._flip_index = self.skeleton.flip_index()
         self.absent_threshold = thresholds_from_meta(bundle.meta, self.config.num_keypoints)
+        if self.engine != "torch":
+            self.device_name = f"{self.device_name} ({self.engine})"
         log.info("predictor: %s, %s, %s on %s", Path(bundle.source).name or "in-memory model",
                  self.config, self.precision, self.device_name)
 

@@ -1,4 +1,4 @@
-"""Fast inference for a StackedHourglass: picks precision and kernels for the device, verified at start.
+"""Inference runtime for a StackedHourglass: picks engine and precision for the device, verified at start.
 
 API (the predictor's single hook):
 
@@ -6,23 +6,23 @@ API (the predictor's single hook):
     model, precision, autocast = rt                  # unpacks as the hook's triple
     with autocast():
         heatmaps = model(x)                          # x (N, 3, H, W) float32 → S × (N, K, H/4, W/4) float32
-    rt.description                                   # for the status bar, e.g. "CPU fp32", "CUDA bf16"
+    rt.description                                   # for the status bar, e.g. "CPU bf16", "CUDA bf16"
+    rt.backend                                       # "openvino" | "torch" | "compiled"
     rt.check                                         # CheckResult of the start-up comparison with fp32
 
 The caller's model is never modified. Choices:
-- CPU: BatchNorm folded into the preceding convolution wherever that is exact (bottleneck bn2/bn3,
-  stem, `fc`), convolutions run as oneDNN kernels with the ReLU / residual add fused in, channels_last,
-  batches in cache-sized sub-batches, weights prepacked in oneDNN's layout (`FusedHourglass` in
-  model/infer/fused_cpu.py). bf16 when the CPU computes bf16 natively (AVX-512-BF16/AMX/AVX-NE-CONVERT,
-  as oneDNN reports it), else fp32.
-- Start-up: one forward pass of the plain model and of each candidate tried at half the input size
-  (0.2 s for 2 stacks, 0.7 s for 8 on 2 cores); torch.compile would take 30–40 s.
-- CUDA: the same BN folding in the eager model, channels_last, bf16 autocast (fp16 without bf16).
-- Each candidate is compared with the plain fp32 model on one synthetic input (heatmap peak positions
-  and relative error, `CheckTolerance`); a candidate that fails or raises gives way to the next one
-  (low precision → fp32 fused → fp32 eager channels_last).
-- Overrides: argument `precision` or env HGLABEL_PRECISION = auto|fp32|bf16|fp16; torch.compile only
-  with compile=True or HGLABEL_COMPILE=1 (tens of seconds of start-up; off by default).
+- CPU: OpenVINO (model/infer/openvino_cpu.py: the network converted once per checkpoint content and
+  cached in the user cache folder, one inference request per image, one stream per thread for batches).
+  bf16 (or fp16) when OpenVINO and oneDNN report native support, else fp32. It beat ONNX Runtime,
+  the hand-written oneDNN runtime it replaced and eager torch on every row of bench/predict.py.
+- CUDA: eager torch, channels_last, bf16 autocast (fp16 without bf16); torch.compile on request.
+- Start-up: one forward pass of the plain fp32 model on a synthetic input at the network's input size;
+  each candidate is compared with it (heatmap peak positions and relative error, `CheckTolerance`). A
+  candidate that fails or raises gives way to the next one (low precision → OpenVINO fp32 → torch fp32);
+  a cached OpenVINO graph that fails is deleted and converted again once.
+- Overrides: argument/env HGLABEL_PRECISION = auto|fp32|bf16|fp16; argument/env HGLABEL_ENGINE =
+  auto|openvino|torch (torch: never OpenVINO, e.g. for a network that changes every epoch); torch.compile
+  only with compile=True or HGLABEL_COMPILE=1 (tens of seconds of start-up; off by default).
 """
 
 from __future__ import annotations
@@ -38,13 +38,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.infer.fused_cpu import FusedHourglass, fold_conv_bn, fused_kernels_available
-from model.nn.hourglass import Bottleneck, StackedHourglass
+from model.infer import openvino_cpu
+from model.nn.hourglass import StackedHourglass
 
 log = logging.getLogger(__name__)
 
 PRECISION_ENV = "HGLABEL_PRECISION"
 COMPILE_ENV = "HGLABEL_COMPILE"
+ENGINE_ENV = "HGLABEL_ENGINE"
+ENGINES = ("auto", "openvino", "torch")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -102,14 +104,9 @@ def compare_heatmaps(ref: list[torch.Tensor], out: list[torch.Tensor], tol: Chec
 
 
 def check_input(model: StackedHourglass, device: torch.device, seed: int = 0) -> torch.Tensor:
-    """(1, 3, h, w) float32: smooth random blobs on a gradient, roughly the range of normalised images.
-
-    Half the network's input size where the architecture allows it (cheaper start-up), else full size.
-    """
+    """(1, 3, h, w) float32 at the network's input size: smooth random blobs on a gradient, roughly the
+    range of normalised images."""
     w, h = model.config.input_size
-    multiple = model.config.stride * 2 ** model.config.depth
-    if w % (2 * multiple) == 0 and h % (2 * multiple) == 0:
-        w, h = w // 2, h // 2
     gen = torch.Generator().manual_seed(seed)
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
     img = 0.3 * xx[None].repeat(3, 1, 1)
@@ -146,34 +143,17 @@ def resolve_precision(device: torch.device, requested: str | None = None) -> str
     return "fp32"
 
 
-# ---- BatchNorm folding -------------------------------------------------------------------------------
-def _fold_into(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
-    w, b = fold_conv_bn(conv, bn)
-    conv.weight.data = w.to(conv.weight.dtype)
-    conv.bias = nn.Parameter(b.to(conv.weight.dtype), requires_grad=False)
+# ---- engines -----------------------------------------------------------------------------------------
+def resolve_engine(requested: str | None = None) -> str:
+    """'auto' (default; env HGLABEL_ENGINE overrides it), 'openvino' or 'torch'."""
+    choice = (requested or "auto").lower()
+    if choice == "auto":
+        choice = os.environ.get(ENGINE_ENV, "auto").strip().lower() or "auto"
+    if choice not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {choice!r} (argument or {ENGINE_ENV})")
+    return choice
 
 
-def fold_batchnorm(model: StackedHourglass) -> StackedHourglass:
-    """A copy of `model` (eval) with every BatchNorm that directly follows a conv folded into it.
-
-    Pre-activation blocks run BN-ReLU-conv: bn1 sees the block input (also the shortcut) and stays;
-    bn2 follows conv1 and bn3 follows conv2 only, so both fold, as do the stem bn1 and the `fc` BNs.
-    """
-    folded = copy.deepcopy(model).eval()
-    _fold_into(folded.conv1, folded.bn1)
-    folded.bn1 = nn.Identity()
-    for module in folded.modules():
-        if isinstance(module, Bottleneck):
-            _fold_into(module.conv1, module.bn2)
-            _fold_into(module.conv2, module.bn3)
-            module.bn2, module.bn3 = nn.Identity(), nn.Identity()
-    for fc in folded.fc:
-        _fold_into(fc[0], fc[1])
-        fc[1] = nn.Identity()
-    return folded.requires_grad_(False)
-
-
-# ---- choosing a runtime ---------------------------------------------------------------------------------
 @dataclass
 class InferenceRuntime:
     """The prepared network; unpacks as (model, precision, autocast factory) for the predictor hook."""
@@ -182,7 +162,7 @@ class InferenceRuntime:
     precision: str  # "fp32" | "bf16" | "fp16": what the convolutions compute in
     autocast: Callable[[], contextlib.AbstractContextManager]
     device: torch.device
-    backend: str  # "fused" (oneDNN kernels) | "eager" | "compiled"
+    backend: str  # "openvino" | "torch" | "compiled"
     check: CheckResult | None
     notes: tuple[str, ...] = ()  # why preferred candidates were rejected
     startup_s: float = 0.0
@@ -192,23 +172,26 @@ class InferenceRuntime:
 
     @property
     def description(self) -> str:
-        """Short status-bar text, e.g. "CPU bf16" or "CPU fp32 (bf16 failed check)"."""
+        """Short status-bar text, e.g. "CPU bf16" or "CPU fp32 (openvino bf16 failed check)"."""
         text = f"{self.device.type.upper()} {self.precision}"
         return f"{text} ({'; '.join(self.notes)})" if self.notes else text
 
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x (N, 3, H, W) float32 → S heatmap tensors (N, K, H/4, W/4) float32."""
         with torch.inference_mode(), self.autocast():
-            x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+            x = x.to(self.device)
+            if self.backend != "openvino":
+                x = x.contiguous(memory_format=torch.channels_last)
             return [o.float() for o in self.model(x)]
 
 
 @dataclass(frozen=True)
 class _Candidate:
-    name: str  # e.g. "bf16 fused"
+    name: str  # e.g. "openvino bf16"
     precision: str
     backend: str
     build: Callable[[], tuple[nn.Module, Callable]]
+    retry: Callable[[bool], bool] = lambda failed_check: False  # True if a second try may succeed
 
 
 def _no_autocast() -> contextlib.AbstractContextManager:
@@ -222,46 +205,101 @@ def _autocast_factory(device: torch.device, precision: str) -> Callable:
     return lambda: torch.autocast(device.type, dtype=dtype)
 
 
-def _eager(model: StackedHourglass, device: torch.device, precision: str, compile_: bool) -> Callable:
+def _torch(model: StackedHourglass, device: torch.device, precision: str, compile_: bool) -> Callable:
     def build() -> tuple[nn.Module, Callable]:
-        net = fold_batchnorm(model).to(memory_format=torch.channels_last)
+        net = copy.deepcopy(model).eval().requires_grad_(False).to(memory_format=torch.channels_last)
         if compile_:
             net = torch.compile(net)
         return net, _autocast_factory(device, precision)
     return build
 
 
-def _fused(model: StackedHourglass, precision: str) -> Callable:
-    return lambda: (FusedHourglass(model, DTYPES[precision]), _no_autocast)
+class _OpenVino:
+    """Lazily converted/cached graph shared by the OpenVINO candidates of one start-up."""
+
+    def __init__(self, model: StackedHourglass) -> None:
+        self.model, self._source = model, None
+
+    def source(self) -> openvino_cpu.IrSource:
+        if self._source is None:
+            self._source = openvino_cpu.IrSource(self.model)
+        return self._source
+
+    def candidate(self, precision: str) -> _Candidate:
+        def build() -> tuple[nn.Module, Callable]:
+            return openvino_cpu.OpenVinoNet(self.source().graph(), precision), _no_autocast
+
+        def retry(failed_check: bool) -> bool:  # a cached graph that raised or failed fp32: convert afresh
+            if self._source is None or not self._source.from_cache or (failed_check and precision != "fp32"):
+                return False
+            self._source.discard()
+            return True
+
+        return _Candidate(f"openvino {precision}", precision, "openvino", build, retry)
 
 
-def _candidates(model: StackedHourglass, device: torch.device, precision: str,
-                compile_: bool) -> list[_Candidate]:
-    """Preferred first; the last one (plain fp32 eager) is always usable."""
-    fused_ok = device.type == "cpu" and fused_kernels_available()
+def _openvino_candidates(model: StackedHourglass, precision: str) -> tuple[list[_Candidate], str | None]:
+    """OpenVINO candidates (preferred first) and a note when OpenVINO cannot be used."""
+    if not openvino_cpu.available():
+        return [], "openvino missing"
+    try:
+        natives = openvino_cpu.native_precisions()
+    except Exception as exc:  # noqa: BLE001 - a broken install means: no OpenVINO
+        log.warning("inference runtime: openvino unusable (%s: %s)", type(exc).__name__, exc)
+        return [], "openvino unavailable"
+    engine = _OpenVino(model)
+    out = [engine.candidate(precision)] if precision != "fp32" and precision in natives else []
+    return out + [engine.candidate("fp32")], None
+
+
+def _candidates(model: StackedHourglass, device: torch.device, precision: str, engine: str,
+                compile_: bool) -> tuple[list[_Candidate], list[str]]:
+    """Preferred first; the last one (plain fp32 torch) is always usable. Also notes on skipped engines."""
     out: list[_Candidate] = []
+    notes: list[str] = []
     if compile_:
         out.append(_Candidate(f"{precision} compiled", precision, "compiled",
-                              _eager(model, device, precision, True)))
-    if precision != "fp32":
-        native = fused_ok and precision == "bf16" and cpu_supports_bf16()
-        if native:
-            out.append(_Candidate(f"{precision} fused", precision, "fused", _fused(model, precision)))
-        else:
-            out.append(_Candidate(f"{precision} eager", precision, "eager",
-                                  _eager(model, device, precision, False)))
-    if fused_ok:
-        out.append(_Candidate("fp32 fused", "fp32", "fused", _fused(model, "fp32")))
-    out.append(_Candidate("fp32 eager", "fp32", "eager", _eager(model, device, "fp32", False)))
-    return out
+                              _torch(model, device, precision, True)))
+    if device.type == "cpu" and engine != "torch":
+        found, note = _openvino_candidates(model, precision)
+        out += found
+        notes += [note] if note else []
+    if precision != "fp32" and not any(c.precision == precision for c in out):
+        out.append(_Candidate(f"torch {precision}", precision, "torch",
+                              _torch(model, device, precision, False)))
+    out.append(_Candidate("torch fp32", "fp32", "torch", _torch(model, device, "fp32", False)))
+    return out, notes
 
 
 def _try(cand: _Candidate, x: torch.Tensor, ref: list[torch.Tensor],
          tol: CheckTolerance) -> tuple[nn.Module, Callable, CheckResult]:
     net, autocast = cand.build()
+    if cand.backend != "openvino":
+        x = x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode(), autocast():
-        out = net(x.contiguous(memory_format=torch.channels_last))
+        out = net(x)
     return net, autocast, compare_heatmaps(ref, out, tol if cand.precision != "fp32" else FP32_TOLERANCE)
+
+
+def _attempt(cand: _Candidate, x: torch.Tensor, ref: list[torch.Tensor], tol: CheckTolerance,
+             notes: list[str]) -> tuple[nn.Module, Callable, CheckResult] | None:
+    """The candidate if it runs and passes the check (a second try when `cand.retry` allows), else None."""
+    for _ in range(2):
+        try:
+            net, autocast, result = _try(cand, x, ref, tol)
+        except Exception as exc:  # noqa: BLE001 - any failure of a candidate means: use the next one
+            log.warning("inference runtime: %s failed (%s: %s)", cand.name, type(exc).__name__, exc)
+            failure, failed_check = f"{cand.name} unavailable", False
+        else:
+            if result.ok or cand.name == "torch fp32":
+                return net, autocast, result
+            log.warning("inference runtime: %s rejected by the check against fp32: %s", cand.name,
+                        result.detail)
+            failure, failed_check = f"{cand.name} failed check", True
+        if not cand.retry(failed_check):
+            break
+    notes.append(failure)
+    return None
 
 
 def prepare_for_inference(
@@ -269,39 +307,35 @@ def prepare_for_inference(
     device: torch.device | str = "cpu",
     precision: str | None = None,
     *,
+    engine: str | None = None,
     tolerance: CheckTolerance = LOW_PRECISION_TOLERANCE,
     compile: bool | None = None,  # noqa: A002 - mirrors torch.compile
 ) -> InferenceRuntime:
     """The fastest verified way to run `model` (eval, on `device`); see the module docstring.
 
-    `precision`: None/"auto" (env HGLABEL_PRECISION), "fp32", "bf16" or "fp16". `tolerance` applies to
-    the low-precision check; fp32 candidates must match within FP32_TOLERANCE.
+    `precision`: None/"auto" (env HGLABEL_PRECISION), "fp32", "bf16" or "fp16"; `engine`: None/"auto"
+    (env HGLABEL_ENGINE), "openvino" or "torch". `tolerance` applies to the low-precision check; fp32
+    candidates must match within FP32_TOLERANCE.
     """
     start = time.perf_counter()
     device = torch.device(device)
     model = model.eval()
     chosen = resolve_precision(device, precision)
+    engine = resolve_engine(engine)
     if compile is None:
         compile = os.environ.get(COMPILE_ENV, "").strip() not in ("", "0")
     x = check_input(model, device)
     with torch.inference_mode():
         ref = [o.float() for o in model(x)]
-    notes: list[str] = []
-    for cand in _candidates(model, device, chosen, bool(compile)):
-        try:
-            net, autocast, result = _try(cand, x, ref, tolerance)
-        except Exception as exc:  # noqa: BLE001 - any failure of a candidate means: use the next one
-            log.warning("inference runtime: %s failed (%s: %s)", cand.name, type(exc).__name__, exc)
-            notes.append(f"{cand.name} unavailable")
+    candidates, notes = _candidates(model, device, chosen, engine, bool(compile))
+    for cand in candidates:
+        found = _attempt(cand, x, ref, tolerance, notes)
+        if found is None:
             continue
-        if not result.ok and cand.name != "fp32 eager":
-            log.warning("inference runtime: %s rejected by the check against fp32: %s", cand.name,
-                        result.detail)
-            notes.append(f"{cand.name} failed check")
-            continue
+        net, autocast, result = found
         rt = InferenceRuntime(net, cand.precision, autocast, device, cand.backend, result, tuple(notes),
                               time.perf_counter() - start)
         log.info("inference runtime: %s (%s), %s, start-up %.2f s", rt.description, cand.name,
                  result.detail, rt.startup_s)
         return rt
-    raise RuntimeError("no inference runtime could run the model")  # unreachable: fp32 eager is the model
+    raise RuntimeError("no inference runtime could run the model")  # unreachable: torch fp32 is the model

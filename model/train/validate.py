@@ -80,7 +80,8 @@ def predict_items(model: nn.Module, items: list[TrainItem], config: HourglassCon
     """Predictions of `model` (a copy runs; the original keeps its mode) for items cropped at their boxes:
     xy (N, K, 2), confidence (N, K) peak values, scores (N,), image sizes [(w, h)]."""
     bundle = ModelBundle(config, skeleton, normalization, {}, {})
-    predictor = Predictor(bundle, device=device, network=copy.deepcopy(model))
+    # engine="torch": a new network every epoch would pay OpenVINO's conversion each time
+    predictor = Predictor(bundle, device=device, network=copy.deepcopy(model), engine="torch")
     cache = cache or ImageCache()
     pred_xy, conf, scores, sizes = [], [], [], []
     for start in range(0, len(items), batch_size):
