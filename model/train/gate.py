@@ -4,7 +4,8 @@ Modes: "held-out" (a share of the images with a floor, never trained on), "rotat
 images: one held out, which one rotates with the seed from run to run) and "none". When the run
 starts from a model of the same keypoints (fine-tuning), that model is scored on the validation
 frames first and best.pt is only ever written for a candidate that beats its mean px error by at
-least MARGIN. Each round also calibrates the per-keypoint "probably absent" peak threshold
+least `required_margin` (2 %, more on a small validation set). Each round also calibrates the
+per-keypoint "probably absent" peak threshold
 (model.infer.absent).
 """
 
@@ -22,7 +23,14 @@ from model.train.validate import validate
 
 log = logging.getLogger(__name__)
 
-MARGIN = 0.02  # a fine-tuned candidate must be this much (relative) better than the starting model
+MARGIN = 0.02  # a fine-tuned candidate must be at least this much (relative) better than the start
+NOISE = 0.2  # … and more on few validation keypoints: NOISE / sqrt(labelled keypoints) (1 frame × 4: 10 %)
+
+
+def required_margin(labelled_keypoints: int) -> float:
+    """Relative improvement a candidate needs over the starting model: 2 %, or more when the validation
+    set is small enough for chance to give that much (one frame of 4 keypoints: 10 %)."""
+    return max(MARGIN, NOISE / max(1, labelled_keypoints) ** 0.5)
 
 
 class Gate:
@@ -43,6 +51,7 @@ class Gate:
         self.last_images = 0
         self.thresholds: list[float] | None = None
         self.best_metrics: dict = {}
+        self.margin = MARGIN
         self.best_candidate = float("inf")  # lowest candidate error (held-out mode), beaten or not
 
     def val_image_count(self) -> int:
@@ -64,8 +73,11 @@ class Gate:
             return
         metrics, _ = self._validate(trainer, self.val_items, calibrate=False)
         trainer.pos.baseline = metrics
-        trainer.pos.best_value = float(metrics["mean_px_error"]) * (1.0 - MARGIN)
-        trainer.progress.emit("baseline", val=metrics, val_images=len(self.keys), val_mode=self.mode)
+        labelled = int(sum(int((it.vis > 0).sum()) for it in self.val_items))
+        self.margin = required_margin(labelled)
+        trainer.pos.best_value = float(metrics["mean_px_error"]) * (1.0 - self.margin)
+        trainer.progress.emit("baseline", val=metrics, val_images=len(self.keys), val_mode=self.mode,
+                              margin=self.margin)
 
     def round(self, trainer, train_loss: float) -> tuple[dict, bool]:
         """One validation round of the current weights: (metrics, whether it becomes best.pt)."""
