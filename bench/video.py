@@ -10,7 +10,7 @@
   every frame with a whole-image search (search + refining crop); frames/s including decoding, and
   the fraction of frames whose tracked keypoints differ from the search's by > 5 px (any keypoint).
 
-    python -m bench.video [--video ../shared/data/openfield_video/m3v1mp4.mp4] [--frames 2330]
+    python -m bench.video [--video ../shared/data/openfield_video/m3v1mp4.mp4] [--frames 2330] [--threads 1]
 
 The last line is one JSON object with random_access_median_ms, random_access_p95_ms,
 random_access_baseline_median_ms, random_access_baseline_p95_ms, video_predict_fps,
@@ -131,7 +131,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=REPO / "assets" / "demo" / "checkpoint.pt")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--frames", type=int, default=10**9)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: on a loaded 2-core machine two spin-wait)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     figures = random_access(args.video, args.requests) | stepping(args.video)

@@ -43,6 +43,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("mark_done", "Edit", "Mark Image &Done", ("Space", "Ctrl+Return"),
                "Set the image's review status to done"),
     ActionSpec("skip_image", "Edit", "S&kip Image", ("X",), "Mark the image skipped (left out of exports)"),
+    ActionSpec("track_identities", "Edit", "&Track Identities", ("Ctrl+Shift+T",),
+               "Match the instances of this sequence (a video or a folder of numbered frames) into tracks "
+               "(one undo step)"),
+    ActionSpec("swap_tracks", "Edit", "S&wap Identities From Here On", ("Ctrl+Shift+W",),
+               "The selected instance and the frame's other tracked one exchange tracks on this and every "
+               "later frame (one undo step)"),
+    ActionSpec("assign_track", "Edit", "This Is Track &N…", ("Ctrl+Shift+N",),
+               "Give the selected instance track N; the frame's instance that had N takes its old track"),
     ActionSpec("next_image", "Go", "&Next Image", ("D", "Right"), "Show the next image in the list"),
     ActionSpec("previous_image", "Go", "&Previous Image", ("A", "Left"), "Show the previous image"),
     ActionSpec("next_review", "Go", "Next Needing &Review", ("N",),

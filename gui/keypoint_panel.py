@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.item_models.keypoints import LEGEND, KeypointTableModel
+from gui.views.style import track_name
 from model.annotations.types import Instance
 
 Uncertainty = Callable[[Instance], "np.ndarray | None"]
@@ -67,8 +68,9 @@ class KeypointPanel(QDockWidget):
         scores = None if inst is None else self.uncertainty(inst)
         self.model.set_data(s.skeleton, inst, s.review, scores)
         index = s.selected_index
+        track = "" if inst is None or inst.track_id is None else f" · {track_name(inst.track_id)}"
         self.title.setText("No instance selected" if inst is None else
-                           f"Instance {(index if index is not None else 0) + 1} of {len(s.instances)}")
+                           f"Instance {(index if index is not None else 0) + 1} of {len(s.instances)}{track}")
         k = s.selected_k
         sel = self.view.selectionModel()
         if k is None or not 0 <= k < self.model.rowCount():

@@ -26,6 +26,7 @@ from gui.project_open import ProjectOpener, has_project, orphaned_project
 from gui.session import Session
 from gui.settings import AppSettings
 from gui.skeleton_edit import SkeletonEditFlow
+from gui.tracks import TrackActions
 from gui.training.dialog import TrainDialog
 from gui.video import VideoController, with_timeline
 from gui.views.canvas import ImageCanvas
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.skeleton_flow = SkeletonEditFlow(self)
         self.import_flow = ImportCocoFlow(self)
         self.evaluate_window: EvaluateDialog | None = None
+        self.tracks = TrackActions(self.session, self)
         self.actions_by_id = build_actions(self, self._handlers())
         self.keys = ShortcutKeys(self)  # the user's bindings (Settings → Keyboard Shortcuts)
         self._build_menus()
@@ -115,7 +117,7 @@ class MainWindow(QMainWindow):
             "import_coco": self.import_flow.choose, "evaluate": self.evaluate_dialog,
             "previous_keypoint": lambda: self.keypoint_panel.step(-1),
             "next_keypoint": lambda: self.keypoint_panel.step(1),
-            **self.video.handlers(),
+            **self.video.handlers(), **self.tracks.handlers(),
         }
 
     def _build_menus(self) -> None:
@@ -156,6 +158,7 @@ class MainWindow(QMainWindow):
         c.layer.keypoint_pressed.connect(s.editor.press_keypoint)
         c.layer.keypoint_dragged.connect(s.editor.move_keypoint)
         c.layer.instance_clicked.connect(lambda i: s.select(i, None))
+        c.layer.box_edited.connect(s.editor.set_box)
         s.image_changed.connect(self._on_image_changed)
         s.pixels_ready.connect(self._on_pixels)
         s.annotations_changed.connect(self.refresh_overlay)

@@ -234,7 +234,7 @@ class SkeletonEditor(QDialog):
 
     def _load_source(self) -> None:
         """Replace the draft by a preset or a file, keeping values of keypoints with the same name."""
-        from gui.dialogs.new_project import skeleton_from_json
+        from model.annotations.skeleton import skeleton_from_json
 
         choice = self.source.currentData()
         try:

@@ -1,8 +1,9 @@
 """The skeleton overlay: boxes, edges and draggable keypoints of every instance of the shown image.
 
 The layer lives in image coordinates (a child of the canvas's view box). It only reports intents
-(pressed, dragged to x, y on release, instance clicked); the session turns them into edits and
-hands the layer fresh data. A refresh that arrives during a drag waits until the mouse is released.
+(pressed, dragged to x, y on release, instance clicked, box moved/resized on release); the session
+turns them into edits and hands the layer fresh data. A refresh that arrives during a drag waits
+until the mouse is released. A tracked instance's box and tag take its track's colour and name.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from PySide6.QtCore import QLineF, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject, QGraphicsRectItem
 
+from gui.views.box_handles import CORNERS, BoxHandle
 from gui.views.keypoint_items import InstanceTag, KeypointItem, PointState
-from gui.views.style import OverlayStyle, qcolor
+from gui.views.style import OverlayStyle, qcolor, track_color, track_name
 from model.annotations.review import ReviewPolicy
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance
@@ -24,6 +26,7 @@ class KeypointLayer(QGraphicsObject):
     keypoint_pressed = Signal(int, int)  # instance index, keypoint index
     keypoint_dragged = Signal(int, int, float, float)  # instance, keypoint, x, y on release
     instance_clicked = Signal(int)
+    box_edited = Signal(int, object, str)  # instance, (x, y, w, h) on release, "Move box" / "Resize box"
 
     def __init__(self) -> None:
         super().__init__()
@@ -37,7 +40,7 @@ class KeypointLayer(QGraphicsObject):
         self._points: dict[tuple[int, int], KeypointItem] = {}
         self._edges: dict[int, list[tuple[int, int, QGraphicsLineItem]]] = {}
         self._children: list[QGraphicsItem] = []
-        self._dragging: KeypointItem | None = None
+        self._dragging: KeypointItem | BoxHandle | None = None
         self._pending = False
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
@@ -61,6 +64,9 @@ class KeypointLayer(QGraphicsObject):
 
     def point_item(self, instance: int, k: int) -> KeypointItem | None:
         return self._points.get((instance, k))
+
+    def handles_of(self, instance: int) -> list[BoxHandle]:
+        return [item for item in self._children if isinstance(item, BoxHandle) and item.instance == instance]
 
     def tag_item(self, instance: int) -> InstanceTag | None:
         for item in self._children:
@@ -87,16 +93,23 @@ class KeypointLayer(QGraphicsObject):
         style, skeleton = self._style, self._skeleton
         selected_instance, selected_k = self._selection
         is_selected = index == selected_instance
-        box_rgb = style.selected_color if is_selected else style.box_color
-        box_pen = QPen(qcolor(box_rgb), 2.0 if is_selected else 1.2)
+        tracked = instance.track_id is not None
+        box_rgb = track_color(instance.track_id) if tracked else style.box_color
+        if is_selected and not tracked:
+            box_rgb = style.selected_color
+        box_pen = QPen(qcolor(box_rgb), 2.5 if is_selected else 1.2)
         box_pen.setCosmetic(True)
         x, y, w, h = instance.box
         rect = QGraphicsRectItem(QRectF(x, y, w, h), self)
         rect.setPen(box_pen)
         rect.setZValue(1)
-        tag = InstanceTag(self, index, f"#{index + 1}", qcolor(box_rgb))
+        label = f"#{index + 1} {track_name(instance.track_id)}".strip()
+        tag = InstanceTag(self, index, label, qcolor(box_rgb))
         tag.setPos(x, y)
         self._children += [rect, tag]
+        if is_selected:
+            roles = (*CORNERS, "move")
+            self._children += [BoxHandle(self, index, role, rect, qcolor(box_rgb)) for role in roles]
         kp = instance.keypoints
         shown = {k for k in range(kp.num_keypoints) if kp.vis[k] > 0}
         edges = []
@@ -120,6 +133,27 @@ class KeypointLayer(QGraphicsObject):
             item.setPos(float(kp.xy[k, 0]), float(kp.xy[k, 1]))
             self._points[(index, k)] = item
             self._children.append(item)
+
+    # ---- called by BoxHandle ------------------------------------------------------------------
+    def box_drag_started(self, handle: BoxHandle) -> None:
+        self._dragging = handle
+
+    def box_drag_finished(self, instance: int, rect: QRectF | None, label: str) -> None:
+        """Report the new box (None: unchanged), then rebuild from fresh data after the handler returns
+        (the refresh the edit causes waits, as during a keypoint drag: the handle is still in use)."""
+        if rect is not None:
+            self.box_edited.emit(instance, (rect.x(), rect.y(), rect.width(), rect.height()), label)
+        self._dragging = None
+        if self._pending or rect is not None:
+            self._pending = False
+            QTimer.singleShot(0, self._rebuild_when_idle)
+
+    def _rebuild_when_idle(self) -> None:
+        """A scheduled rebuild waits for a drag that started meanwhile (it would remove the grabbed item)."""
+        if self._dragging is not None:
+            self._pending = True
+        else:
+            self._rebuild()
 
     # ---- called by KeypointItem --------------------------------------------------------------
     def item_pressed(self, item: KeypointItem) -> None:

@@ -42,3 +42,20 @@ class OverlayStyle:
 
 def qcolor(rgb: Rgb, alpha: int = 255) -> QColor:
     return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), alpha)
+
+
+# Per-track colours (Okabe–Ito-like, distinct on grey video frames); a track's colour repeats every 8.
+TRACK_COLORS: tuple[Rgb, ...] = (
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66),
+    (0, 114, 178), (213, 94, 0), (204, 121, 167), (160, 255, 160),
+)
+
+
+def track_color(track_id: int) -> Rgb:
+    """The colour of track `track_id` (boxes, tags, the keypoint panel)."""
+    return TRACK_COLORS[(int(track_id) - 1) % len(TRACK_COLORS)]
+
+
+def track_name(track_id: int | None) -> str:
+    """How a track is named on the canvas and in the lists: 'T3' ('' for no track)."""
+    return "" if track_id is None else f"T{int(track_id)}"

@@ -43,7 +43,8 @@ class ModelInfo:
 
 def model_info(path: str, predictor) -> ModelInfo:
     cfg = predictor.config
-    return ModelInfo(path, Path(path).name, predictor.device_name, predictor.precision, predictor.skeleton,
+    name = Path(path).name + (" + instance finder" if getattr(predictor, "finder", None) is not None else "")
+    return ModelInfo(path, name, predictor.device_name, predictor.precision, predictor.skeleton,
                      cfg.stacks, tuple(cfg.input_size), cfg.features)
 
 

@@ -17,7 +17,7 @@ import sys
 from model.errors import HglabelError
 
 COMMANDS = ("predict", "train", "import", "export", "eval", "info", "heatmaps", "skeleton", "relink",
-            "frames", "demo")
+            "frames", "demo", "track")
 
 
 class CommandError(HglabelError):

@@ -173,8 +173,12 @@ def _predict_share(args: argparse.Namespace, predictor, jobs: list, category_id:
     mine = shard(jobs, ranks)
     bar = ProgressBar(len(mine), enabled=ranks.is_main)
     try:
+        find = None
+        if predictor.finder is not None:  # every instance of each image, not one
+            def find(image):
+                return [pred for _, pred in predictor.predict_image(image)]
         return run_jobs(lambda items: predictor.predict(items, batch_size=args.batch_size), args.images_dir,
-                        mine, category_id, chunk=args.batch_size, on_progress=bar.update)
+                        mine, category_id, chunk=args.batch_size, on_progress=bar.update, find=find)
     finally:
         bar.close()
 

@@ -1,6 +1,7 @@
 """`hglabel train DATA --out DIR`: train or fine-tune the hourglass on confirmed labels (JSON-lines progress).
 
 DATA is a project file, an image folder with a project, or a COCO keypoints file (with --images).
+With --finder it trains the instance finder instead (model.finder.command).
 Runs alone or under `torchrun --nproc_per_node N` (DistributedDataParallel; only rank 0 writes).
 Runs by the clock (`--minutes M`, the default: 10 minutes) or by `--epochs`. Without --init it
 starts from the bundled demo model's weights where the network fits (new heads for another
@@ -71,6 +72,9 @@ def register(subparsers) -> None:
     p.add_argument("--images-matching", metavar="REGEX", help="train only on images whose path matches")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    from model.finder.command import add_arguments
+
+    add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -238,6 +242,14 @@ def run(args: argparse.Namespace) -> int:
     from model.train.loop import StopFlag, Trainer
     from model.train.state import ResumeError
 
+    if args.finder:
+        from model.finder.command import run_finder
+
+        # the finder runs by epochs with the earlier defaults (the time plan is the pose network's)
+        args.epochs = args.epochs or 50
+        args.batch_size = args.batch_size or 16
+        args.lr = args.lr if args.lr is not None else SCRATCH_LR
+        return run_finder(args, _load_items)
     if args.nice > 0 and hasattr(os, "nice"):
         os.nice(args.nice)
     threads_note = _set_threads(args.threads)

@@ -2,7 +2,8 @@
 
 Own format (torch.save of plain tensors/str/numbers/lists/dicts, so `weights_only` loading works):
 {"format": "hglabel-checkpoint", "version": 1, "config": HourglassConfig.to_dict(), "skeleton":
-Skeleton.to_dict(), "normalization": {"mean", "std"}, "state_dict": {...}, "meta": {...}}.
+Skeleton.to_dict(), "normalization": {"mean", "std"}, "state_dict": {...}, "meta": {...}} and, in a file
+that holds an instance finder beside the pose network, "finder": the finder's own such dictionary.
 pytorch-pose files ({"state_dict": {"module.…": tensor}, "epoch", "arch", …}, often legacy
 serialisation without `num_batches_tracked`) load too; their config is read from the weight shapes,
 input 256×256 and MPII normalisation are assumed, and the caller must supply the skeleton.
@@ -59,6 +60,7 @@ class ModelBundle:
     state_dict: dict[str, torch.Tensor]
     meta: dict = field(default_factory=dict)
     source: str = ""  # file the bundle was read from ("" when built in memory)
+    finder: ModelBundle | None = None  # the instance finder the file holds beside the pose network
 
 
 # ---- loading -------------------------------------------------------------------------------------
@@ -163,7 +165,12 @@ def _own_bundle(raw: dict, path: Path, skeleton: Skeleton | None) -> ModelBundle
     state = fill_and_check(strip_prefixes(raw["state_dict"]), config)
     chosen = skeleton or file_skeleton
     _check_keypoints(path, config, chosen)
-    return ModelBundle(config, chosen, norm, state, dict(meta), str(path))
+    finder = None
+    if raw.get("finder") is not None:
+        if not isinstance(raw["finder"], dict):
+            raise CheckpointError(f"{path}: 'finder' must be a dictionary")
+        finder = _own_bundle({"version": version, **raw["finder"]}, path, None)
+    return ModelBundle(config, chosen, norm, state, dict(meta), str(path), finder)
 
 
 def _pytorch_pose_meta(raw: dict) -> dict:
@@ -256,16 +263,8 @@ def _plain(value: object) -> object:
     return value
 
 
-def save_checkpoint(
-    path: str | Path,
-    model_or_state_dict: nn.Module | dict,
-    config: HourglassConfig,
-    skeleton: Skeleton,
-    normalization: Normalization,
-    meta: dict | None = None,
-) -> Path:
-    """Write our self-describing checkpoint atomically (model.io.atomic); returns the path."""
-    path = Path(path)
+def _payload(model_or_state_dict: nn.Module | dict, config: HourglassConfig, skeleton: Skeleton,
+             normalization: Normalization, meta: dict | None) -> dict:
     if isinstance(model_or_state_dict, StackedHourglass) and model_or_state_dict.config != config:
         raise ValueError(f"model config {model_or_state_dict.config} differs from {config}")
     raw_state = model_or_state_dict
@@ -278,14 +277,44 @@ def save_checkpoint(
                          f"{skeleton.num_keypoints}")
     meta = dict(meta or {})
     _check_meta(meta)
-    payload = {
+    return {
         "format": FORMAT, "version": VERSION, "config": config.to_dict(), "skeleton": skeleton.to_dict(),
         "normalization": normalization.to_dict(), "state_dict": state, "meta": _plain(meta),
     }
+
+
+def save_checkpoint(
+    path: str | Path,
+    model_or_state_dict: nn.Module | dict,
+    config: HourglassConfig,
+    skeleton: Skeleton,
+    normalization: Normalization,
+    meta: dict | None = None,
+    finder: ModelBundle | None = None,
+) -> Path:
+    """Write our self-describing checkpoint atomically (model.io.atomic); returns the path.
+
+    `finder` (an instance finder's bundle) is stored beside the network: one file to predict with."""
+    path = Path(path)
+    payload = _payload(model_or_state_dict, config, skeleton, normalization, meta)
+    if finder is not None:
+        payload["finder"] = _payload(finder.state_dict, finder.config, finder.skeleton, finder.normalization,
+                                     finder.meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path) as handle:
         torch.save(payload, handle)
     return path
+
+
+def combine_checkpoints(pose: str | Path, finder: str | Path, out: str | Path) -> Path:
+    """Write `out`: the pose network of `pose` with the instance finder of `finder` beside it."""
+    pose_bundle = load_checkpoint(pose)
+    finder_file = load_checkpoint(finder)
+    finder_bundle = finder_file.finder or finder_file
+    if finder_bundle.meta.get("kind") != "instance-finder":
+        raise CheckpointError(f"{finder}: holds no instance finder (train one with hglabel train --finder)")
+    return save_checkpoint(out, pose_bundle.state_dict, pose_bundle.config, pose_bundle.skeleton,
+                           pose_bundle.normalization, pose_bundle.meta, finder=finder_bundle)
 
 
 def build_model(bundle: ModelBundle) -> StackedHourglass:

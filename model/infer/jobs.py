@@ -116,10 +116,13 @@ def result_entry(image_id: int, pred: Prediction, category_id: int) -> dict:
 def run_jobs(
     predict: Callable[[list], list[Prediction]], root: Path, jobs: Sequence[ImageJob], category_id: int,
     chunk: int = 8, on_progress: Callable[[int], None] | None = None,
+    find: Callable[[np.ndarray], list[Prediction]] | None = None,
 ) -> JobOutput:
     """Predict every job, about `chunk` instances per predict call; `on_progress(n)` after n images.
 
-    An unreadable image is logged by name, listed in failures and skipped, never fatal.
+    `find(image)` (an instance finder's pipeline) predicts the jobs with an unknown instance
+    (boxes (None,)): one results entry per instance it finds. An unreadable image is logged by
+    name, listed in failures and skipped, never fatal.
     """
     out = JobOutput()
     batch: list[tuple[ImageJob, np.ndarray]] = []
@@ -144,6 +147,11 @@ def run_jobs(
             log.warning("%s: image is %dx%d but the ground truth says %dx%d", job.file_name, w, h, *job.size)
         out.images.append((job.order, {"id": job.image_id, "file_name": job.file_name, "width": w,
                                        "height": h}))
+        if find is not None and job.boxes == (None,):
+            for n, pred in enumerate(find(image)):
+                out.results.append((job.order, n, result_entry(job.image_id, pred, category_id)))
+            progress(1)
+            continue
         batch.append((job, image))
         if sum(len(j.boxes) for j, _ in batch) >= chunk:
             flush()

@@ -82,10 +82,12 @@ class Predictor:
         whole_image_padding: float = WHOLE_IMAGE_PADDING,
         refine_min_confidence: float = 0.1,
         engine: str | None = None,
+        finder: str | Path | ModelBundle | None = None,
     ) -> None:
         """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
         replaces the bundle's weights with a ready module of the same config (e.g. during training);
-        `engine` "auto" (default, env HGLABEL_ENGINE) | "openvino" | "torch" (see model.infer.runtime)."""
+        `engine` "auto" (default, env HGLABEL_ENGINE) | "openvino" | "torch" (see model.infer.runtime);
+        `finder`: an instance-finder checkpoint (default: the one the checkpoint holds, if any)."""
         if decode not in DECODE_METHODS:
             raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
         bundle = checkpoint if isinstance(checkpoint, ModelBundle) else load_checkpoint(checkpoint, skeleton)
@@ -107,6 +109,11 @@ class Predictor:
         self.absent_threshold = thresholds_from_meta(bundle.meta, self.config.num_keypoints)
         if self.engine != "torch":
             self.device_name = f"{self.device_name} ({self.engine})"
+        self.finder = None
+        if finder is not None or bundle.finder is not None:
+            from model.infer.finder import Finder
+
+            self.finder = Finder(finder if finder is not None else bundle.finder, self.device)
         log.info("predictor: %s, %s, %s on %s", Path(bundle.source).name or "in-memory model",
                  self.config, self.precision, self.device_name)
 
@@ -133,6 +140,14 @@ class Predictor:
                 found.append(box)
         self._fill(results, refine, images, found, self.padding, batch_size)
         return results  # type: ignore[return-value]
+
+    def predict_image(self, image: np.ndarray,
+                      boxes: Sequence[Box] = ()) -> list[tuple[int | None, Prediction]]:
+        """Every instance of one image: the given boxes, plus (with a finder) the instances not already
+        there; [(box index or None for a new instance, Prediction)]. See model.infer.finder."""
+        from model.infer.finder import predict_image
+
+        return predict_image(self, image, boxes)
 
     def predict_boxes(
         self, images: Sequence[np.ndarray], boxes: Sequence[Box], padding: float, batch_size: int = 8

@@ -2,9 +2,11 @@
 
 `predict_jobs` is what the window's inference child runs (gui.workers.inference_process) and what
 `hglabel predict --project` runs: one prediction per stored instance (its box), or a whole-image
-pass for an image without instances. `write_predictions` merges the answers into the project with
-the window's rule (model.project.merge.edits_for_result against the instances stored *now*, so a
-keypoint a person set is never overwritten) and review policy, one transaction per chunk.
+pass for an image without instances. With an instance finder loaded, every image also gets the
+instances the finder sees that are not stored yet (answered with instance id None).
+`write_predictions` merges the answers into the project with the window's rule
+(model.project.merge.edits_for_result against the instances stored *now*, so a keypoint a person
+set is never overwritten) and review policy, one transaction per chunk.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4,
     a job may carry a 4th element, a neighbouring frame's (xy (K, 2), confidence (K,)), used when
     the memory has nothing (a single frame predicted next to already predicted ones)."""
     out, items, owners = [], [], []
+    finder = getattr(predictor, "finder", None) is not None
     for job in jobs:
         image_id, path, boxes = job[:3]
         hint = Hint(*map(np.asarray, job[3])) if len(job) > 3 and job[3] is not None else None
@@ -58,6 +61,9 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4,
             image = read_source(path)
         except (ImageReadError, OSError) as exc:
             out.append((image_id, str(exc)))
+            continue
+        if finder:  # every instance: the stored boxes and the ones the finder sees
+            out.append(_every_instance(predictor, image_id, image, boxes))
             continue
         ref = parse_frame_ref(path) if memory is not None and not boxes else None
         if ref is not None:
@@ -78,6 +84,17 @@ def predict_jobs(predictor, jobs: Sequence[Job], batch_size: int = 4,
     for (image_id, iid), pred in zip(owners, preds, strict=True):
         grouped.setdefault(image_id, []).append((iid, pred))
     return out + [(image_id, tuple(pairs)) for image_id, pairs in grouped.items()]
+
+
+def _every_instance(predictor, image_id: int, image, boxes: list) -> Answer:
+    """The finder path for one image: its stored boxes predicted, plus the instances not stored yet."""
+    known = [(iid, box) for iid, box in boxes if box is not None]
+    try:
+        found = predictor.predict_image(image, [box for _, box in known])
+    except Exception as exc:  # a torch error must not end the caller; report it for the image
+        log.exception("prediction failed")
+        return (image_id, f"prediction failed: {exc}")
+    return (image_id, tuple((None if i is None else known[i][0], pred) for i, pred in found))
 
 
 def _tracked(predictor, image, video: str, index: int, memory: FrameMemory, hint: Hint | None) -> tuple | str:

@@ -1,0 +1,1 @@
+"""Identity through time: instances of consecutive frames matched into tracks (Hungarian assignment)."""
