@@ -176,3 +176,41 @@ def test_open_sequence_video_and_folder(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(VideoError, match=r"notes\.txt: not a video"):
         open_sequence(tmp_path / "notes.txt")
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("bframes.mp4", {"bframes": 3, "gop": 40}),
+    ("mpeg4.avi", {"codec": "mpeg4", "bframes": 2, "gop": 40}),
+])
+def test_jumps_then_steps_after_skipping_nonreference_frames(tmp_path, name, kwargs):
+    """A jump decodes with non-reference frames skipped up to the target; the frames after it
+    (stepping, short jumps within the GOP whose packets may already be in the threaded decoder)
+    must still be exact."""
+    path = write_video(tmp_path / name, count=80, **kwargs)
+    frames = sequential(path)
+    order = [37, 38, 39, 41, 44, 45, 5, 6, 30, 31, 79, 60, 61, 62, 66, 3, 77, 78]
+    with VideoReader(path, cache_frames=0) as reader:
+        for k in order:
+            assert index_of(reader.read(k)) == k, f"{name}: frame {k}"
+            assert np.array_equal(reader.read(k), frames[k]), f"{name}: frame {k}"
+
+
+def test_jump_skips_nonreference_frames_but_not_the_target(tmp_path, monkeypatch):
+    """With B-frames a far jump decodes fewer frames than lie between the keyframe and the target,
+    and a B-frame target (non-reference) still comes out."""
+    path = write_video(tmp_path / "b.mp4", count=60, bframes=2, gop=60)
+    frames = sequential(path)
+    with VideoReader(path, cache_frames=0) as reader:
+        decoded = []
+        real = reader._frames
+
+        def counting():
+            for frame in real():
+                decoded.append(frame.pts)
+                yield frame
+
+        monkeypatch.setattr(reader, "_frames", counting)
+        for k in (50, 52, 53, 51):  # 52/53 are the next frames; 51 goes back (a seek)
+            decoded.clear()
+            assert np.array_equal(reader.read(k), frames[k]), k
+    assert len(decoded) < 52  # frames 0..50 of the second seek: B-frames before 51 were skipped
