@@ -73,7 +73,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Score the current model on the done images: OKS AP, PCK, pixel error per keypoint"),
     ActionSpec("train", "Model", "&Train…", ("Ctrl+T",),
                "Fine-tune the network on the done images (runs hglabel train; live curves, cancel)"),
-    ActionSpec("toggle_assist", "Model", "A&ssist On/Off", ("Ctrl+Shift+T",),
+    ActionSpec("toggle_assist", "Model", "A&ssist On/Off", ("Ctrl+Shift+A",),
                "Every 10 newly done images: a 2-minute background fine-tune, loaded only when better"),
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
     # heatmap inspector (gui.inspector.controller)
