@@ -144,14 +144,14 @@ class VideoController(QObject):
             return
         states = np.full(n, MISSING, np.uint8)
         uncertain, picked = np.zeros(n, bool), np.zeros(n, bool)
-        scores = self.window.inspector.scores
+        scores = self.window.inspector.worst
         for rec in self.session.records:
             k = self.index_of.get(rec.id)
             if k is None:
                 continue
             states[k] = MISSING if rec.missing else STATE_OF.get(rec.status, UNLABELLED)
             score = scores.get(rec.id)
-            uncertain[k] = score is not None and score.worst_score > 1.0
+            uncertain[k] = score is not None and score > 1.0
             picked[k] = rec.id in self.picked
         self.timeline.set_states(states, uncertain, picked)
 

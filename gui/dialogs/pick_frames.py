@@ -106,8 +106,7 @@ class PickFramesDialog(QDialog):
         if method == "uniform":
             self._finish(pick_uniform(len(c.frame_ids), n))
         elif method == "uncertain":
-            scores = {c.index_of[i]: u.worst_score for i, u in c.window.inspector.scores.items()
-                      if i in c.index_of}
+            scores = {c.index_of[i]: w for i, w in c.window.inspector.worst.items() if i in c.index_of}
             if not scores:
                 self.note.setText("No predictions yet: predict the video first (Shift+P).")
                 return

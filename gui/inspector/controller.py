@@ -4,7 +4,10 @@
   model); every result it reports (`result_arrived`) updates the image's uncertainty score.
 - The dock shows the selected instance's prediction; on a cache miss the queue is asked for the
   image's heatmaps only (nothing is written to the project).
-- Uncertainty scores live in memory here (the project schema has no place for them yet).
+- Each image's worst-keypoint score is kept in the project (`ProjectStore.set_uncertainty`) as it
+  arrives and loaded when a project opens (`worst`), so sorting/filtering by uncertainty and `U` work
+  right after a restart. A new model keeps the stored scores; an image's score changes only when the
+  image is predicted again. The full `ImageUncertainty` (worst keypoint, count) is in memory only.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gui.inspector.dock import SOURCE_KEYPOINT, HeatmapDock
 from gui.inspector.overlay import HEATMAP_Z, MARKS_Z, PATH_Z, HeatmapOverlay, PeakPath, UncertaintyMarks
 from gui.workers.inference import ImageResult
 from model.annotations.types import Instance, Prediction, ReviewStatus
+from model.errors import HglabelError
 from model.inspect.geometry import peak_path
 from model.inspect.render import crop_under_heatmap
 from model.inspect.uncertainty import (
@@ -40,7 +44,8 @@ class InspectorController(QObject):
         super().__init__(window)
         self.window, self.session, self.canvas = window, window.session, window.canvas
         self.queue = window.session.predictions
-        self.scores: dict[int, ImageUncertainty] = {}
+        self.scores: dict[int, ImageUncertainty] = {}  # this session's results, in full
+        self.worst: dict[int, float] = {}  # image id → worst score: stored ones, then this session's
         self.dock = HeatmapDock(window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         window.resizeDocks([self.dock], [460], Qt.Orientation.Horizontal)
@@ -130,12 +135,24 @@ class InspectorController(QObject):
     def _set_score(self, image_id: int, value: ImageUncertainty | None) -> None:
         if value is None:
             self.scores.pop(image_id, None)
+            self.worst.pop(image_id, None)
         else:
             self.scores[image_id] = value
+            self.worst[image_id] = value.worst_score
+        self._store_score(image_id, None if value is None else value.worst_score)
         self._scores_timer.start()
 
+    def _store_score(self, image_id: int, worst: float | None) -> None:
+        store = self.session.store
+        if store is None or store.read_only:
+            return
+        try:
+            store.set_uncertainty({image_id: worst})
+        except HglabelError as exc:  # the score is kept in memory; the store names the problem
+            log.warning("uncertainty of image %d not stored: %s", image_id, exc)
+
     def _push_scores(self) -> None:
-        self.list_proxy.set_scores({i: u.worst_score for i, u in self.scores.items()})
+        self.list_proxy.set_scores(dict(self.worst))
 
     def request_heatmaps(self) -> int | None:
         """Ask the worker for the current image's heatmaps (nothing is written to the project)."""
@@ -258,7 +275,7 @@ class InspectorController(QObject):
         """Go to the next image in uncertainty order (done and skipped images are passed over)."""
         s = self.session
         skip = [r.id for r in s.records if r.status in FINISHED]
-        scores = {i: u.worst_score for i, u in self.scores.items()}
+        scores = self.worst
         current = None if s.current is None else s.current.id
         target = next_most_uncertain(scores, current, skip)
         if target is None:
@@ -269,13 +286,13 @@ class InspectorController(QObject):
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def _on_model(self, _info) -> None:
-        self.scores.clear()
-        self._push_scores()
-        self.pending = None
+        self.pending = None  # the scores stay: an image's score is replaced when it is re-predicted
         self.refresh()
 
     def _on_project(self) -> None:
         self.scores.clear()
+        store = self.session.store
+        self.worst = {} if store is None else store.uncertainties()
         self._push_scores()
         self.pending, self.shown = None, None
         self.dock.set_prediction(None, self.session.skeleton)

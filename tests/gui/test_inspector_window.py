@@ -165,3 +165,46 @@ def test_next_uncertain_follows_the_uncertainty_order(qtbot, predicted):
     proxy = insp.list_proxy
     listed = [proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 1) for r in range(proxy.rowCount())]
     assert listed == order
+
+
+def listed_ids(proxy) -> list[int]:
+    return [proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 1) for r in range(proxy.rowCount())]
+
+
+def test_uncertainty_order_survives_reopening_the_project(qtbot, window, image_folder, of_skeleton,
+                                                          tmp_path, demo_eval, tiny_checkpoint):
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+    from tests.gui.helpers import open_folder
+
+    win = window
+    s, insp = win.session, win.inspector
+    open_folder(qtbot, win, image_folder, of_skeleton)
+    s.predictions.load_checkpoint(str(demo_eval / "checkpoint.pt"))  # trained: scores differ
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
+    key(win, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: len(insp.scores) == 5 and s.predictions.batch_request is None, timeout=60000)
+    worst = {i: u.worst_score for i, u in insp.scores.items()}
+    order = uncertainty_order(worst)
+    assert len(set(worst.values())) > 1  # an order that a lost score would change
+    win.close()
+
+    again = MainWindow(AppSettings(tmp_path / "settings2.ini"))
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    open_folder(qtbot, again, image_folder)
+    s2, insp2 = again.session, again.inspector
+    assert insp2.scores == {} and insp2.worst == pytest.approx(worst)  # nothing predicted yet
+    s2.predictions.load_checkpoint(str(tiny_checkpoint))  # a model loading keeps the stored scores
+    qtbot.waitUntil(lambda: s2.predictions.model_info is not None, timeout=30000)
+    assert insp2.worst == pytest.approx(worst)
+    qtbot.mouseClick(insp2.dock.sort_check, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: listed_ids(insp2.list_proxy) == order, timeout=3000)
+    s2.show_image(order[0])
+    visited = [s2.current.id]
+    for _ in order[1:]:
+        key(again, Qt.Key.Key_U)
+        visited.append(s2.current.id)
+    assert visited == order
+    again.close()
