@@ -73,6 +73,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Score the current model on the done images: OKS AP, PCK, pixel error per keypoint"),
     ActionSpec("train", "Model", "&Train…", ("Ctrl+T",),
                "Fine-tune the network on the done images (runs hglabel train; live curves, cancel)"),
+    ActionSpec("toggle_assist", "Model", "A&ssist On/Off", ("Ctrl+Shift+A",),
+               "Every 10 newly done images: a 2-minute background fine-tune, loaded only when better"),
     ActionSpec("shortcuts", "Help", "&Keyboard Shortcuts", ("F1",), "This list"),
     # heatmap inspector (gui.inspector.controller)
     ActionSpec("next_maximum", "Edit", "Next Heatmap &Maximum", ("Tab",),

@@ -15,6 +15,7 @@ from PySide6.QtCore import SignalInstance
 from gui.workers.image_loader import LoadedImage
 from model.annotations import edits as E
 from model.annotations.boxes import keypoint_box
+from model.annotations.review import ReviewPolicy
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Keypoints, Prediction, ReviewStatus, Source
 from model.inspect.correction import (
@@ -68,6 +69,7 @@ class Editor:
 
     def __init__(self, host: EditorHost) -> None:
         self.host = host
+        self._confirm_for: int | None = None  # image whose flagged keypoints were named by Space
         self._last_xy: dict[tuple[int | None, int], tuple[float, float]] = {}  # (instance id, k) → x, y
 
     def _clamp(self, x: float, y: float) -> tuple[float, float]:
@@ -246,14 +248,36 @@ class Editor:
         return self.host.commit(edit, "Accept prediction")
 
     def mark_done(self) -> bool:
+        """Mark the image done. While model keypoints are still flagged (under the review threshold, or
+        suggested absent) the first press only names them; pressing it again confirms them all."""
         rec = self.host.current
         if rec is None:
             return False
         if rec.status == ReviewStatus.DONE:
             self.host.message.emit("Already done")
             return False
+        names = self.unconfirmed_names()
+        if names and self._confirm_for != rec.id:
+            self._confirm_for = rec.id
+            self.host.message.emit(f"Still flagged: {', '.join(names)}. Press Space again to confirm them "
+                                   "all, or fix them first")
+            return False
+        self._confirm_for = None
         edit = E.SetStatus(rec.id, rec.status, ReviewStatus.DONE)
         return self.host.commit(edit, "Mark done", by_person=False)
+
+    def unconfirmed_names(self) -> list[str]:
+        """'#2 snout (absent?)'-style names of the current image's flagged model keypoints."""
+        policy = getattr(self.host, "review", None) or ReviewPolicy()
+        skeleton = self.host.skeleton
+        names: list[str] = []
+        for n, inst in enumerate(self.host.instances):
+            kp = inst.keypoints
+            for k in np.flatnonzero(policy.unconfirmed(kp)):
+                name = skeleton.keypoints[k] if skeleton is not None else str(k)
+                tag = f"#{n + 1} " if len(self.host.instances) > 1 else ""
+                names.append(f"{tag}{name}{' (absent?)' if kp.vis[k] == 0 else ''}")
+        return names
 
     def skip_image(self) -> bool:
         rec = self.host.current

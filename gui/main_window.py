@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.export_window: ExportDialog | None = None
         self.error_box: QMessageBox | None = None
         self.train_window: TrainDialog | None = None
+        self.assist = None  # gui.training.assist.Assist, made when first switched on
         self.update_title()
         self.resize(1400, 900)
         self._size_docks()
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
             "load_checkpoint": self.choose_checkpoint, "predict_image": q.predict_current,
             "predict_all": q.predict_unlabelled, "cancel_prediction": q.cancel_batch,
             "train": self.train_dialog, "toggle_flip_test": q.toggle_flip_test,
+            "toggle_assist": self.toggle_assist,
             "next_maximum": lambda: e.tab_maximum(1), "previous_maximum": lambda: e.tab_maximum(-1),
             "swap_flip": e.swap_flip,
             "shortcuts": self.shortcuts_dialog, **self.inspector.handlers(),
@@ -350,6 +352,16 @@ class MainWindow(QMainWindow):
         self.evaluate_window.start()
         return self.evaluate_window
 
+    def toggle_assist(self) -> bool:
+        """Model → Assist: the background fine-tune loop on or off; returns the new state."""
+        if self.assist is None:
+            from gui.training.assist import Assist
+
+            self.assist = Assist(self.session, parent=self)
+            self.assist.status.connect(lambda text: self.status.showMessage(text, 15000))
+        self.assist.set_enabled(not self.assist.enabled)
+        return self.assist.enabled
+
     def train_dialog(self) -> TrainDialog | None:
         """Model → Train (one dialog per window; closing it hides it and a run goes on)."""
         if self.session.store is None:
@@ -392,6 +404,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         if self.train_window is not None:
             self.train_window.shutdown()  # a run stops after writing last.pt
+        if self.assist is not None:
+            self.assist.runner.shutdown()
         self.session.close_project()
         self.inference.shutdown()
         self.thumbnails.shutdown()

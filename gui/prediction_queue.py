@@ -75,6 +75,7 @@ class PredictionQueue(QObject):
         self.host = host
         self.inference: InferenceClient | None = None
         self.model_info: ModelInfo | None = None
+        self._previous_model = ""
         self.flip_test = False  # predict with a mirrored pass too (flip disagreement in the inspector)
         self.cache = HeatmapCache(cache_mb)
         self._single: dict[int, int] = {}  # request id → image id
@@ -85,6 +86,7 @@ class PredictionQueue(QObject):
         self.sink = PredictionSink(self._build_result_edits, self._apply_chunk, parent=self)
         self.sink.chunk_applied.connect(self._on_chunk)
         self._open_batch: PredictionBatchCommand | None = None
+        self.batch_companion = None  # BatchCompanion for the next batch's undo step (a model swap)
         self._open_batch_index = -1
         host.undo_stack.indexChanged.connect(self._on_undo_index)
 
@@ -119,7 +121,9 @@ class PredictionQueue(QObject):
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model_info = info
         model = self.model_id()
-        self.cache.discard_where(lambda key: key.model_id != model)
+        previous, self._previous_model = self._previous_model, model
+        # the model before keeps its entries, so undoing a model swap shows its heatmaps again
+        self.cache.discard_where(lambda key: key.model_id not in (model, previous))
         self.model_changed.emit(info)
         self.message.emit(f"Model {info.name} on {info.device} ({info.precision})")
 
@@ -294,7 +298,8 @@ class PredictionQueue(QObject):
             self.host.after_apply(applied)
             return
         cmd = PredictionBatchCommand(self.host.store, applied, images, self.host.after_apply,
-                                     self.host.edit_failed)
+                                     self.host.edit_failed, self.batch_companion)
+        self.batch_companion = None  # belongs to the first undo step of the batch
         stack.push(cmd)
         self._open_batch, self._open_batch_index = cmd, stack.index()
 

@@ -58,6 +58,13 @@ class EditCommand(QUndoCommand):
         self._on_applied(applied)
 
 
+class BatchCompanion:
+    """What else one prediction batch's undo step undoes and redoes (Load & Re-predict: the model)."""
+
+    def __init__(self, undo: Callable[[], None], redo: Callable[[], None], label: str = "") -> None:
+        self.undo, self.redo, self.label = undo, redo, label
+
+
 class PredictionBatchCommand(EditCommand):
     """Prediction results applied chunk by chunk while a batch runs; one undo step for all of them.
 
@@ -66,10 +73,22 @@ class PredictionBatchCommand(EditCommand):
     """
 
     def __init__(self, store: ProjectStore, chunk: Batch, images: int, on_applied: Applied,
-                 on_failed: Failed) -> None:
+                 on_failed: Failed, companion: BatchCompanion | None = None) -> None:
         super().__init__(store, chunk, "", on_applied, on_failed, already_applied=True)
         self.images = images
+        self.companion = companion
         self.setText(self._label())
+
+    def undo(self) -> None:
+        super().undo()
+        if self.companion is not None and not self.failed:
+            self.companion.undo()
+
+    def redo(self) -> None:
+        first = self._skip_redo
+        super().redo()
+        if self.companion is not None and not first and not self.failed:
+            self.companion.redo()
 
     def extend(self, chunk: Batch, images: int) -> None:
         assert isinstance(self.edit, Batch)
@@ -78,4 +97,6 @@ class PredictionBatchCommand(EditCommand):
         self.setText(self._label())
 
     def _label(self) -> str:
-        return f"Predict {self.images} image{'s' if self.images != 1 else ''}"
+        text = f"Predict {self.images} image{'s' if self.images != 1 else ''}"
+        label = self.companion.label if self.companion is not None else ""
+        return f"{label}: {text}" if label else text

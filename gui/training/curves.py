@@ -1,7 +1,7 @@
 """Live training curves (pyqtgraph): loss per optimiser step, and a validation metric per epoch.
 
-Points are collected as events arrive and drawn at most every `redraw_ms` (a long run has
-hundreds of thousands of steps; redrawing on each one would load the GUI thread).
+Points are collected as events arrive and drawn at most every `redraw_ms` (redrawing on each step
+would load the GUI thread); every step is drawn, none dropped by downsampling.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ class TrainCurves(QWidget):
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextColor="k")
         self.loss_curve = self.loss_plot.plot(pen=LOSS_PEN, name="per step")
-        self.loss_curve.setClipToView(True)
-        self.loss_curve.setDownsampling(auto=True, method="peak")
+        # every step is drawn (no clipping or downsampling: a short run's steps must all show)
         self.epoch_curve = self.loss_plot.plot(pen=None, symbol="o", symbolSize=6, symbolBrush=EPOCH_BRUSH,
                                                symbolPen=None, name="epoch mean")
         self.val_plot = pg.PlotWidget(background="w")
@@ -105,7 +104,8 @@ class TrainCurves(QWidget):
             self.best_label.setText(f"Best so far: epoch {event.get('epoch')}")
         self._schedule()
 
-    def metric(self) -> str:
+    def selected_metric(self) -> str:
+        """The validation metric shown (not `metric`: that name is QWidget's paint-device virtual)."""
         return self.metric_box.currentData()
 
     def loss_points(self) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +114,7 @@ class TrainCurves(QWidget):
 
     def val_points(self, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(epochs (M,), values (M,)) float64 of a validation metric (default: the chosen one)."""
-        key = metric or self.metric()
+        key = metric or self.selected_metric()
         return finite_points(self._epochs, [v.get(key) for v in self._vals])
 
     # ---- drawing --------------------------------------------------------------------------------

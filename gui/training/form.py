@@ -1,4 +1,7 @@
-"""The options part of the Train dialog: data, start from the current model or fresh, epochs, batch size.
+"""The options part of the Train dialog: data, start from the current model or fresh, time budget, batch.
+
+"Current model" shows that model's own stacks, features and input size (they are what the run
+trains); a fresh network shows "auto" where the trainer's plan chooses for the device and data.
 
 The done-instance count is read from the store on a background thread (the store is thread-safe),
 so opening the dialog never waits on SQLite.
@@ -57,13 +60,23 @@ class InstanceCounter(QObject):
         threading.Thread(target=work, name="hglabel-train-count", daemon=True).start()
 
 
-def _spin(low: int, high: int, value: int, step: int = 1, suffix: str = "") -> QSpinBox:
+AUTO = 0  # spin value shown as "auto": the trainer plans it
+
+
+def _spin(low: int, high: int, value: int | None, step: int = 1, suffix: str = "",
+          auto: bool = False) -> QSpinBox:
     box = QSpinBox()
-    box.setRange(low, high)
+    box.setRange(AUTO if auto else low, high)
     box.setSingleStep(step)
-    box.setValue(value)
+    if auto:
+        box.setSpecialValueText("auto")
+    box.setValue(AUTO if value is None else value)
     box.setSuffix(suffix)
     return box
+
+
+def _value(box: QSpinBox) -> int | None:
+    return None if box.specialValueText() and box.value() == AUTO else box.value()
 
 
 class TrainForm(QWidget):
@@ -73,6 +86,8 @@ class TrainForm(QWidget):
         super().__init__(parent)
         self.hidden = hidden or TrainOptions()
         self.current_checkpoint: Path | None = None
+        self.current_arch: tuple[int, int, int] | None = None  # stacks, features, input side of that model
+        self._fresh_arch = (self.hidden.stacks, self.hidden.features, self.hidden.input_size)
         self.data_box = QComboBox()
         for choice, label in DATA_CHOICES:
             self.data_box.addItem(label, choice)
@@ -83,16 +98,20 @@ class TrainForm(QWidget):
         self.start_group.addButton(self.from_current)
         self.start_group.addButton(self.fresh)
         self.current_label = QLabel()
-        self.stacks = _spin(1, 8, self.hidden.stacks)
-        self.features = _spin(8, 512, self.hidden.features, step=8)
-        self.input_size = _spin(64, 512, self.hidden.input_size, step=64, suffix=" px")
+        self.stacks = _spin(1, 8, self.hidden.stacks, auto=True)
+        self.features = _spin(8, 512, self.hidden.features, step=8, auto=True)
+        self.input_size = _spin(64, 512, self.hidden.input_size, step=64, suffix=" px", auto=True)
+        self.minutes = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=24 * 60.0, suffix=" min")
+        self.minutes.setSpecialValueText("off: run epochs")
+        self.minutes.setValue(self.hidden.minutes or 0.0)
         self.epochs = _spin(1, 10_000, self.hidden.epochs)
-        self.batch_size = _spin(2, 512, self.hidden.batch_size)
+        self.batch_size = _spin(2, 512, self.hidden.batch_size, auto=True)
         self.val_share = QDoubleSpinBox(decimals=0, minimum=0, maximum=50, suffix=" %")
         self.val_share.setValue(round(100 * self.hidden.val_fraction))
         self._summary = DataSummary(0, None, 0)
         self._build()
         self.fresh.toggled.connect(self._update_enabled)
+        self.minutes.valueChanged.connect(lambda _v: self._update_enabled())
         self.data_box.currentIndexChanged.connect(lambda _i: self._show_summary())
         self.set_current_model(None)
 
@@ -115,6 +134,7 @@ class TrainForm(QWidget):
         lay.addLayout(arch)
         run = QGroupBox("Training")
         form = QFormLayout(run)
+        form.addRow("Time budget", self.minutes)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Held out for validation", self.val_share)
@@ -125,10 +145,14 @@ class TrainForm(QWidget):
         layout.addWidget(run, 2)
 
     # ---- state ----------------------------------------------------------------------------------
-    def set_current_model(self, checkpoint: str | Path | None) -> None:
-        """The session's model (None: none loaded, so only a fresh network is possible)."""
+    def set_current_model(self, checkpoint: str | Path | None,
+                          arch: tuple[int, int, int] | None = None) -> None:
+        """The session's model (None: none loaded, so only a fresh network is possible) and its
+        (stacks, features, input side), shown while "Current model" is chosen."""
         new = Path(checkpoint) if checkpoint else None
+        self.current_arch = arch if new is not None else None
         if new == self.current_checkpoint and self.start_group.checkedButton() is not None:
+            self._update_enabled()
             return  # keep the user's choice
         self.current_checkpoint = new
         has = new is not None
@@ -140,8 +164,18 @@ class TrainForm(QWidget):
 
     def _update_enabled(self) -> None:
         fresh = self.fresh.isChecked()
-        for box in (self.stacks, self.features, self.input_size):
+        boxes = (self.stacks, self.features, self.input_size)
+        if not fresh and self.current_arch is not None:
+            if all(box.isEnabled() for box in boxes):  # leaving "fresh": remember what the user typed
+                self._fresh_arch = tuple(_value(box) for box in boxes)
+            for box, value in zip(boxes, self.current_arch, strict=True):
+                box.setValue(value)
+        elif fresh and not all(box.isEnabled() for box in boxes):
+            for box, value in zip(boxes, self._fresh_arch, strict=True):
+                box.setValue(AUTO if value is None else value)
+        for box in boxes:
             box.setEnabled(fresh)
+        self.epochs.setEnabled(self.minutes.value() == 0)
 
     def set_summary(self, summary: DataSummary) -> None:
         self._summary = summary
@@ -167,10 +201,10 @@ class TrainForm(QWidget):
     def options(self) -> TrainOptions:
         """The chosen options (raises ValueError for an impossible combination)."""
         init = self.current_checkpoint if self.from_current.isChecked() else None
-        return replace(self.hidden, data=self.data_choice(), init=init, stacks=self.stacks.value(),
-                       features=self.features.value(), input_size=self.input_size.value(),
-                       epochs=self.epochs.value(), batch_size=self.batch_size.value(),
-                       val_fraction=self.val_share.value() / 100.0)
+        return replace(self.hidden, data=self.data_choice(), init=init, stacks=_value(self.stacks),
+                       features=_value(self.features), input_size=_value(self.input_size),
+                       minutes=self.minutes.value() or None, epochs=self.epochs.value(),
+                       batch_size=_value(self.batch_size), val_fraction=self.val_share.value() / 100.0)
 
 
 def summary_from_session(session) -> DataSummary:

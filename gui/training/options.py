@@ -28,29 +28,37 @@ class DataChoice(StrEnum):
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """One training run. `init` None means a fresh network of stacks × features at input_size."""
+    """One training run. `init` None means a fresh network; stacks/features/input_size/batch_size None
+    leave the choice to the trainer's plan (device and instance sizes). `minutes` runs by the clock
+    (the default); None runs `epochs` instead."""
 
     data: DataChoice = DataChoice.DONE
     init: Path | None = None
-    stacks: int = 2
-    features: int = 128
-    input_size: int = 256
+    stacks: int | None = None
+    features: int | None = None
+    input_size: int | None = None
+    minutes: float | None = 5.0
     epochs: int = 30
-    batch_size: int = 16
-    val_fraction: float = 0.1
+    batch_size: int | None = None
+    val_fraction: float = 0.2
     device: str = "auto"
-    threads: int = 0  # CPU threads of the training process (0: torch's default)
+    threads: int = 0  # CPU threads of the training process (0: the trainer's choice)
     workers: int = -1  # data loader processes (-1: the CLI's choice)
     extra: tuple[str, ...] = ()  # further `hglabel train` flags, passed as given
 
     def __post_init__(self) -> None:
+        if self.minutes is not None and not self.minutes > 0:
+            raise ValueError(f"time budget must be positive, got {self.minutes} minutes")
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 2:
+        if self.batch_size is not None and self.batch_size < 2:
             raise ValueError(f"batch size must be at least 2, got {self.batch_size}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"validation share must be in [0, 1), got {self.val_fraction}")
-        if self.init is None and (self.stacks < 1 or self.features < 1 or self.input_size % 64):
+        bad = ((self.stacks is not None and self.stacks < 1)
+               or (self.features is not None and self.features < 1)
+               or (self.input_size is not None and (self.input_size < 64 or self.input_size % 64)))
+        if self.init is None and bad:
             raise ValueError(f"fresh network needs stacks ≥ 1, features ≥ 1 and an input size that is a "
                              f"multiple of 64, got {self.stacks}, {self.features}, {self.input_size}")
 
@@ -86,13 +94,19 @@ def new_run_dir(project_file: Path, now: datetime | None = None) -> Path:
 
 def train_flags(options: TrainOptions) -> list[str]:
     """The `hglabel train` flags for options (data, --out and --images excluded)."""
-    flags = ["--epochs", str(options.epochs), "--batch-size", str(options.batch_size),
-             "--val-fraction", repr(float(options.val_fraction)), "--device", options.device]
+    budget = (["--minutes", repr(float(options.minutes))] if options.minutes
+              else ["--epochs", str(options.epochs)])
+    flags = [*budget, "--val-fraction", repr(float(options.val_fraction)), "--device", options.device]
+    if options.batch_size is not None:
+        flags += ["--batch-size", str(options.batch_size)]
     if options.init is not None:
         flags += ["--init", str(options.init)]
     else:
-        flags += ["--stacks", str(options.stacks), "--features", str(options.features),
-                  "--input-size", str(options.input_size)]
+        flags += ["--init", "none"]
+        for flag, value in (("--stacks", options.stacks), ("--features", options.features),
+                            ("--input-size", options.input_size)):
+            if value is not None:
+                flags += [flag, str(value)]
     if options.threads > 0:
         flags += ["--threads", str(options.threads)]
     if options.workers >= 0:

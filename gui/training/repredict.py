@@ -2,7 +2,9 @@
 
 Loading happens in the inference thread; the batch is queued when the session reports that very
 checkpoint as loaded (model_changed). Results go through the session's normal batch path (status
-bar progress, cancel, one undo step, keypoints a person set are never overwritten).
+bar progress, cancel, one undo step, keypoints a person set are never overwritten). That undo step
+also loads the model before again (and redo the new one); the cache keeps the previous model's
+predictions and heatmaps, so the uncertainty and heatmaps on screen are those of before.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from gui.undo import BatchCompanion
 from model.annotations.types import ReviewStatus
 
 log = logging.getLogger(__name__)
@@ -49,21 +52,32 @@ class ModelSwap(QObject):
         self.session = session
         self.checkpoint = Path(checkpoint)
         self.request_id: int | None = None
-
-    def start(self) -> None:
-        self.session.predictions.model_changed.connect(self._on_model)
-        self.session.predictions.model_failed.connect(self._on_failed)
-        self.session.predictions.load_checkpoint(str(self.checkpoint))
+        self.previous: str | None = None  # the model loaded before the swap
 
     def _disconnect(self) -> None:
         self.session.predictions.model_changed.disconnect(self._on_model)
         self.session.predictions.model_failed.disconnect(self._on_failed)
 
+    def start(self) -> None:
+        queue = self.session.predictions
+        self.previous = queue.model_info.path if queue.model_info is not None else None
+        queue.model_changed.connect(self._on_model)
+        queue.model_failed.connect(self._on_failed)
+        queue.load_checkpoint(str(self.checkpoint))
+
     def _on_model(self, info) -> None:
         if Path(info.path) != self.checkpoint:
             return  # another load finished first
         self._disconnect()
+        queue = self.session.predictions
+        queue.close_open_batch()  # the re-prediction is its own undo step, not part of an earlier batch
+        if self.previous is not None:  # Undo of the re-prediction loads the model before again
+            previous, new = self.previous, str(self.checkpoint)
+            queue.batch_companion = BatchCompanion(lambda: queue.load_checkpoint(previous),
+                                                   lambda: queue.load_checkpoint(new), "Load & Re-predict")
         self.request_id = predict_not_done(self.session)
+        if self.request_id is None:
+            queue.batch_companion = None
         self.predicting.emit(0 if self.request_id is None else self.session.predictions.batch_total)
 
     def _on_failed(self, text: str) -> None:

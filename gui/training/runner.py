@@ -60,7 +60,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """How a run ended; `checkpoint` is best.pt, else last.pt, when the run wrote one."""
+    """How a run ended; `checkpoint` is the model to offer: best.pt of a completed run that beat the
+    starting model, else None."""
 
     status: Outcome
     out_dir: Path
@@ -212,14 +213,19 @@ class TrainRunner(QObject):
         self._finish(*self._judge(exit_code), exit_code=exit_code)
 
     def _judge(self, exit_code: int | None) -> tuple[Outcome, Path | None, str]:
-        checkpoint = self._checkpoint()
-        stopped = bool(self._done and self._done.get("stopped"))
+        """(status, the model to offer, a sentence). Only a completed run's best.pt is offered: a
+        cancelled run's last.pt is for --resume, and a run that kept the current model offers nothing."""
+        done = self._done or {}
+        stopped = bool(done.get("stopped"))
         if exit_code == 0 and self._done is not None and not stopped:
-            return Outcome.COMPLETED, checkpoint, f"Finished epoch {self._done.get('epoch')}"
+            best = self._best()
+            if done.get("kept") or best is None:
+                return Outcome.COMPLETED, None, done.get("message") or "No model better than the current one"
+            return Outcome.COMPLETED, best, done.get("message") or f"Finished at step {done.get('step')}"
         if self._cancelled:
-            done = self._done
-            where = f" at epoch {done.get('epoch')}, step {done.get('step')}" if done else ""
-            return Outcome.CANCELLED, checkpoint, f"Stopped{where}"
+            where = f" at step {done.get('step')}" if self._done else ""
+            return Outcome.CANCELLED, None, (f"Stopped{where}; the current model stays (continue the run "
+                                             f"with hglabel train --resume --out {self.plan.out_dir})")
         errors = [line for line in self._stderr_tail if "error" in line.lower()]
         if errors:
             reason = errors[-1].strip()
@@ -227,12 +233,11 @@ class TrainRunner(QObject):
             reason = f"hglabel {self._stage} was killed"
         else:
             reason = f"hglabel {self._stage} exited with code {exit_code}"
-        return Outcome.FAILED, checkpoint, reason
+        return Outcome.FAILED, None, reason
 
-    def _checkpoint(self) -> Path | None:
-        out = self.plan.out_dir
+    def _best(self) -> Path | None:
         named = (self._done or {}).get("best")
-        for path in (Path(named) if named else None, out / BEST, out / LAST):
+        for path in (Path(named) if named else None, self.plan.out_dir / BEST):
             if path is not None and path.is_file():
                 return path
         return None

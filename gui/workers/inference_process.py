@@ -38,13 +38,14 @@ class ModelInfo:
     skeleton: Skeleton
     stacks: int
     input_size: tuple[int, int]
+    features: int = 0
 
 
 def model_info(path: str, predictor) -> ModelInfo:
     cfg = predictor.config
     name = Path(path).name + (" + instance finder" if getattr(predictor, "finder", None) is not None else "")
     return ModelInfo(path, name, predictor.device_name, predictor.precision, predictor.skeleton,
-                     cfg.stacks, tuple(cfg.input_size))
+                     cfg.stacks, tuple(cfg.input_size), cfg.features)
 
 
 def _leave_a_core() -> None:

@@ -37,3 +37,10 @@ class ReviewPolicy:
     def needs_review(self, keypoints: Keypoints) -> bool:
         """True when a labelled model keypoint (not set by a person) is below the threshold."""
         return bool(self.flags(keypoints).any())
+
+    def unconfirmed(self, keypoints: Keypoints) -> np.ndarray:
+        """(K,) bool: what marking the image done would confirm unseen: flagged model keypoints and
+        the model's "probably absent" suggestions (v = 0 with a prediction's confidence)."""
+        absent = (keypoints.vis == 0) & ~keypoints.human & np.isfinite(keypoints.confidence)
+        return self.flags(keypoints) | absent
+

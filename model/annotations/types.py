@@ -121,6 +121,15 @@ class Prediction:
     heatmap_to_image: np.ndarray
     box: tuple[float, float, float, float]
     flip_disagreement: np.ndarray | None = None
+    absent: np.ndarray | None = None  # (K,) bool: peak under the checkpoint's calibrated threshold
+
+    @property
+    def visibility(self) -> np.ndarray:
+        """(K,) int8 COCO visibility of the prediction: 2, or 0 where the keypoint is probably absent."""
+        vis = np.full(len(self.keypoints), 2, np.int8)
+        if self.absent is not None:
+            vis[np.asarray(self.absent, bool)] = 0
+        return vis
 
     @property
     def score(self) -> float:

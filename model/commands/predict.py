@@ -14,9 +14,10 @@ log = logging.getLogger(__name__)
 
 EPILOG = """\
 output:
-  RESULTS.json is a COCO results list [{image_id, category_id, keypoints [x, y, 2] * K, score,
+  RESULTS.json is a COCO results list [{image_id, category_id, keypoints [x, y, v] * K, score,
   keypoint_scores, flip_disagreement (with --flip)}]; keypoint_scores are the peak heatmap values,
-  score is their mean, flip_disagreement the per-keypoint distance (image px) to the mirrored pass.
+  score is their mean, flip_disagreement the per-keypoint distance (image px) to the mirrored pass;
+  v is 2, or 0 ("probably absent") where the peak is under the checkpoint's calibrated threshold.
   Without --coco, image ids are 1..N in natural order of the image files found under IMAGES_DIR
   (recursive; jpg jpeg png bmp tif tiff webp) and RESULTS.images.json lists
   [{id, file_name (relative to IMAGES_DIR), width, height}]; each image gets one instance, found by a

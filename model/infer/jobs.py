@@ -101,12 +101,13 @@ def read_ahead(
 
 
 def result_entry(image_id: int, pred: Prediction, category_id: int) -> dict:
-    """The COCO results entry of a Prediction (model.io.coco_write.result_entry: [x, y, 2] × K and
-    keypoint_scores), score = mean confidence, and after a flip test flip_disagreement (K distances
-    in image px)."""
+    """The COCO results entry of a Prediction (model.io.coco_write.result_entry: [x, y, v] × K with
+    v = 2, or 0 where the keypoint is probably absent (peak under the checkpoint's calibrated
+    threshold), and keypoint_scores), score = mean confidence, and after a flip test
+    flip_disagreement (K distances in image px)."""
     conf = np.nan_to_num(np.asarray(pred.confidence, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     entry = coco_result_entry(image_id, pred.keypoints, conf, float(conf.mean()) if conf.size else 0.0,
-                              category_id)
+                              category_id, vis=pred.visibility)
     if pred.flip_disagreement is not None:
         entry["flip_disagreement"] = [float(v) for v in pred.flip_disagreement]
     return entry

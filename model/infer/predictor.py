@@ -21,6 +21,7 @@ from model.annotations.skeleton import Skeleton
 from model.annotations.types import Prediction
 from model.codec.transforms import BOX_PADDING, WHOLE_IMAGE_PADDING
 from model.device import describe_device, resolve_device
+from model.infer.absent import absent_mask, thresholds_from_meta
 from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
 from model.infer.crops import Box, box_from_keypoints, check_box, check_image, make_crops, whole_image_box
 from model.infer.decoding import decode_stacks, flip_disagreement, heatmap_to_image_affines, merge_flipped
@@ -105,6 +106,7 @@ class Predictor:
         self._scale = torch.from_numpy(scale).view(1, 3, 1, 1).to(self.device)
         self._shift = torch.from_numpy(shift).view(1, 3, 1, 1).to(self.device)
         self._flip_index = self.skeleton.flip_index()
+        self.absent_threshold = thresholds_from_meta(bundle.meta, self.config.num_keypoints)
         if self.engine != "torch":
             self.device_name = f"{self.device_name} ({self.engine})"
         self.finder = None
@@ -186,6 +188,8 @@ class Predictor:
                 keypoints=stack_xy[i, -1], confidence=peaks[i, -1], stack_heatmaps=heatmaps[i],
                 stack_keypoints=stack_xy[i], heatmap_to_image=hm_to_image[i], box=tuple(boxes[i]),
                 flip_disagreement=None if disagreement is None else disagreement[i],
+                absent=None if self.absent_threshold is None else absent_mask(peaks[i, -1],
+                                                                               self.absent_threshold),
             )
             for i in range(len(crops))
         ]

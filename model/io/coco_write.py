@@ -93,15 +93,17 @@ def build_coco(dataset: CocoDataset) -> dict:
 
 
 def result_entry(image_id: int, xy: np.ndarray, confidence: np.ndarray, score: float,
-                 category_id: int = 1) -> dict:
-    """The one COCO results entry: keypoints [x, y, 2] × K (v = 2: placed by the model), score, and
-    keypoint_scores (K confidences, NaN → 0; pycocotools ignores the field). Raises ValueError for
-    non-finite positions or score. xy (K, 2), confidence (K,)."""
+                 category_id: int = 1, vis: np.ndarray | None = None) -> dict:
+    """The one COCO results entry: keypoints [x, y, v] × K (v = 2: placed by the model; `vis` (K,)
+    gives 0 for keypoints the model says are probably absent), score, and keypoint_scores (K
+    confidences, NaN → 0; pycocotools ignores the field). Raises ValueError for non-finite
+    positions or score. xy (K, 2), confidence (K,)."""
     xy = np.asarray(xy, dtype=np.float64)
     if not np.isfinite(xy).all() or not math.isfinite(float(score)):
         raise ValueError(f"result for image {image_id}: non-finite keypoints or score")
     conf = np.nan_to_num(np.asarray(confidence, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    flat = np.column_stack([xy, np.full(len(xy), 2.0)]).reshape(-1).tolist()
+    v = np.full(len(xy), 2.0) if vis is None else np.asarray(vis, np.float64)
+    flat = np.column_stack([xy, v]).reshape(-1).tolist()
     return {"image_id": int(image_id), "category_id": int(category_id), "keypoints": flat,
             "score": float(score), "keypoint_scores": conf.tolist()}
 

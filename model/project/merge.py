@@ -39,7 +39,8 @@ def edits_for_result(image_id: int, status: ReviewStatus, instances: list[Instan
             continue  # the user removed that instance meanwhile
         if target is not None:
             used.add(int(target.instance_id))
-        edit = apply_prediction(image_id, target, pred.keypoints, pred.confidence, pred.box, pred.score)
+        edit = apply_prediction(image_id, target, pred.keypoints, pred.confidence, pred.box, pred.score,
+                                pred.visibility)  # v = 0 where the model says 'probably absent'
         if isinstance(edit, AddInstance) or not same_instance(edit.old, edit.new):
             edits.append(edit)
     if not edits:

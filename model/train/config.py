@@ -26,10 +26,10 @@ class TrainConfig:
     """Everything one training run needs besides the data."""
 
     out_dir: Path
-    epochs: int = 50
+    epochs: int | None = 50  # None: run by the clock (`minutes`)
     batch_size: int = 16  # per process
     lr: float = 1e-3
-    warmup_steps: int = 50
+    warmup_steps: int = 50  # epochs mode; the time plan fits its own (plan.warmup_for)
     val_fraction: float = 0.1
     seed: int = 0
     device: str = "auto"
@@ -37,13 +37,23 @@ class TrainConfig:
     precision: str = "auto"  # auto: mixed (autocast) on CUDA, fp32 on the CPU
     channels_last: bool = True
     init: Path | None = None
+    init_auto: bool = False  # init is the default demo model (new heads when keypoints differ)
     arch: ArchOptions = field(default_factory=ArchOptions)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     resume: bool = False
+    minutes: float | None = None  # time budget: steps planned from the measured step time
+    val_every_s: float | None = None  # minutes mode: validation interval (None: a tenth of the budget)
+    save_every_s: float = 120.0  # last.pt + last.state.pt at least this often (a killed run resumes)
+    rotate_val: bool = False  # very few images: the one held-out image was chosen by the seed
+    plan_note: str = ""  # what was chosen and why (the start event and the first stderr line)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
+        if self.epochs is None and self.minutes is None:
+            raise ValueError("give epochs or minutes")
+        if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
+            raise ValueError(f"--minutes must be a positive number, got {self.minutes}")
         if self.batch_size < 2:
             raise ValueError(f"batch size must be at least 2 (BatchNorm), got {self.batch_size}")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -62,9 +72,10 @@ class TrainConfig:
 
 
 def lr_at(step: int, total_steps: int, base_lr: float, warmup_steps: int,
-          final_fraction: float = 0.01) -> float:
-    """Linear warm-up over `warmup_steps`, then cosine decay to `final_fraction` × base at `total_steps`."""
-    warm = max(1, min(warmup_steps, total_steps // 10))
+          final_fraction: float = 0.01, max_warmup_share: float = 0.1) -> float:
+    """Linear warm-up over `warmup_steps` (at most `max_warmup_share` of the run), then cosine decay to
+    `final_fraction` × base at `total_steps`."""
+    warm = max(1, min(warmup_steps, int(total_steps * max_warmup_share)))
     if step < warm:
         return base_lr * (step + 1) / warm
     progress = min(1.0, (step - warm) / max(1, total_steps - warm))

@@ -122,17 +122,37 @@ def filter_images(items: list[TrainItem], pattern: str | None) -> list[TrainItem
     return [it for it in items if rx.search(it.image_key)]
 
 
-def split_items(items: list[TrainItem], val_fraction: float,
-                seed: int) -> tuple[list[TrainItem], list[TrainItem]]:
-    """(train, val) split by image, seeded; val gets round(fraction × images), at least 1 when fraction > 0
-    and at least one image stays for training."""
+VAL_FLOOR = 2  # validation images at least, when there are enough to hold out
+FEW_IMAGES = 6  # below this many images one image is held out, rotating with the seed
+
+
+def split_items(items: list[TrainItem], val_fraction: float, seed: int,
+                floor: int = 1) -> tuple[list[TrainItem], list[TrainItem]]:
+    """(train, val) split by image, seeded; val gets round(fraction × images), at least `floor` when
+    fraction > 0, and at least one image stays for training."""
     if not 0.0 <= val_fraction < 1.0:
         raise TrainDataError(f"val fraction must be in [0, 1), got {val_fraction}")
     keys = sorted({it.image_key for it in items})
-    n_val = 0 if val_fraction == 0 else max(1, round(val_fraction * len(keys)))
+    n_val = 0 if val_fraction == 0 else max(floor, round(val_fraction * len(keys)))
     n_val = min(n_val, len(keys) - 1)
     order = np.random.default_rng([int(seed) & 0xFFFFFFFF, 7919]).permutation(len(keys))
     val_keys = {keys[i] for i in order[:n_val]}
     train = [it for it in items if it.image_key not in val_keys]
     val = [it for it in items if it.image_key in val_keys]
     return train, val
+
+
+def plan_validation(items: list[TrainItem], val_fraction: float,
+                    seed: int) -> tuple[list[TrainItem], list[TrainItem], bool]:
+    """(train, val, rotated) for a planned run: a share with a floor of VAL_FLOOR images. With fewer than
+    FEW_IMAGES images one image is held out, chosen by the seed (rotated=True): successive runs with
+    successive seeds hold out each image in turn, so every labelled frame serves both roles over time."""
+    keys = sorted({it.image_key for it in items})
+    if val_fraction == 0 or len(keys) < 2:
+        return items, [], False
+    if len(keys) < FEW_IMAGES:
+        held = keys[int(seed) % len(keys)]
+        return ([it for it in items if it.image_key != held], [it for it in items if it.image_key == held],
+                True)
+    train, val = split_items(items, val_fraction, seed, floor=VAL_FLOOR)
+    return train, val, False

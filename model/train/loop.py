@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import signal
 import time
@@ -30,10 +31,11 @@ from model.train.augment import SIGMA
 from model.train.config import TrainConfig, lr_at
 from model.train.data import TrainItem
 from model.train.dataset import KeypointDataset, ResumableSampler, make_loader
+from model.train.gate import Gate
 from model.train.loss import heatmap_loss
+from model.train.plan import MIN_PLANNED_STEPS, PROBE_WARMUP, Budget, PlanError, warmup_for
 from model.train.progress import Progress
-from model.train.state import BEST, LAST, STATE, Position, init_model, load_resume, save_state
-from model.train.validate import validate
+from model.train.state import BEST, LAST, STATE, Position, fine_tunes, init_model, load_resume, save_state
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,14 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.mixed and self.dev.type == "cuda")
         self.pos = Position()
+        self.warmup = cfg.warmup_steps if cfg.epochs else PROBE_WARMUP  # the time plan refits it
+        self.metrics: dict = {}
+        self._losses: list[float] = []
+        self.budget: Budget | None = None
+        self.gate = Gate(cfg, skeleton, val_items, fine_tunes(cfg, skeleton))
         self._setup_data()
+        if self.gate.fine_tune and cfg.epochs:
+            self.warmup = max(self.warmup, warmup_for(self.total_steps, True))
 
     def _setup_data(self) -> None:
         cfg, ctx = self.cfg, self.ctx
@@ -134,7 +143,7 @@ class Trainer:
             raise ValueError(f"{len(self.train_items)} training instances over {ctx.world_size} process(es) "
                              "leave fewer than 2 per batch; label more or use fewer processes")
         self.steps_per_epoch = self.sampler.per_rank // self.batch_size
-        self.total_steps = self.steps_per_epoch * cfg.epochs
+        self.total_steps = self.steps_per_epoch * cfg.epochs if cfg.epochs else 10 ** 9
         workers = cfg.workers if cfg.workers >= 0 else (4 if self.dev.type == "cuda" else 0)
         self.loader = make_loader(self.dataset, self.sampler, self.batch_size, workers,
                                   pin_memory=self.dev.type == "cuda")
@@ -147,54 +156,126 @@ class Trainer:
             if scaler_state and self.scaler.is_enabled():
                 self.scaler.load_state_dict(scaler_state)
         self.model = D.wrap(self.net, self.ctx)
+        self.budget = Budget(cfg.minutes * 60, self.pos.elapsed_s) if cfg.minutes else None
+        if self.budget and self.pos.total_steps:
+            self.total_steps = self.pos.total_steps
         self._emit_start()
-        stopped, metrics, start = False, {}, time.monotonic()
-        while self.pos.epoch < cfg.epochs and not stopped:
-            stopped, loss = self._run_epoch()
-            if not stopped:
-                metrics = self._end_epoch(loss, time.monotonic() - start)
+        self._t0, self._elapsed0 = time.monotonic(), self.pos.elapsed_s
+        if not cfg.resume:
+            self.gate.score_baseline(self)
+        stopped = self._train()
         if stopped:
-            self._save(out / LAST, {})
+            self._save_last({})
         self._write_digest()
+        return self._finish(stopped)
+
+    def _finish(self, stopped: bool) -> TrainResult:
+        out = self.cfg.out_dir
         best = out / BEST if (out / BEST).is_file() else None
+        summary = self.gate.summary(best is not None, self.pos.baseline)
         self.progress.emit("done", epoch=self.pos.epoch, step=self.pos.step, stopped=stopped,
                            best=str(best) if best else None, last=str(out / LAST),
-                           best_epoch=self.pos.best_epoch, val=metrics, elapsed_s=time.monotonic() - start)
-        return TrainResult(best, out / LAST, self.pos, stopped, metrics)
+                           best_epoch=self.pos.best_epoch, val=self.metrics, elapsed_s=self._elapsed(),
+                           **summary)
+        return TrainResult(best, out / LAST, self.pos, stopped, self.metrics)
+
+    def _elapsed(self) -> float:
+        return self._elapsed0 + time.monotonic() - self._t0
 
     def _emit_start(self) -> None:
-        self.progress.set_total_steps(self.total_steps)
+        self.progress.set_total_steps(self.total_steps if not self.budget else 0)
         self.progress.emit(
             "start", config=self.config.to_dict(), train=self.cfg.to_meta(), skeleton=self.skeleton.name,
             train_instances=len(self.train_items), val_instances=len(self.val_items),
-            steps_per_epoch=self.steps_per_epoch, total_steps=self.total_steps, step=self.pos.step,
-            epoch=self.pos.epoch, device=str(self.dev), world_size=self.ctx.world_size,
-            precision="mixed" if self.mixed else "fp32", batch_size=self.batch_size,
+            val_images=self.gate.val_image_count(), val_mode=self.gate.mode,
+            steps_per_epoch=self.steps_per_epoch, total_steps=None if self.budget else self.total_steps,
+            step=self.pos.step, epoch=self.pos.epoch, device=str(self.dev), world_size=self.ctx.world_size,
+            precision="mixed" if self.mixed else "fp32", batch_size=self.batch_size, plan=self.cfg.plan_note,
+            minutes=self.cfg.minutes, fine_tune=self.gate.fine_tune, lr=self.cfg.lr,
         )
 
-    def _run_epoch(self) -> tuple[bool, float]:
-        """One (possibly resumed) epoch; returns (stopped, mean loss of its steps)."""
+    def _train(self) -> bool:
+        """Steps until the plan's total (or a stop); validates/saves on their schedule. True if stopped."""
+        self._last_val = self._last_save = time.monotonic()
+        while (self.pos.step < self.total_steps) if self.budget else (self.pos.epoch < self.cfg.epochs):
+            self._train_mode()
+            self.dataset.set_epoch(self.pos.epoch)
+            self.sampler.set_epoch(self.pos.epoch, skip=self.pos.batch_in_epoch * self.batch_size)
+            for batch in self.loader:
+                loss = self._step(batch)
+                if D.any_true(self.stop.requested, self.ctx):
+                    return True
+                if self.budget and D.any_true(self.pos.step >= self.total_steps, self.ctx):
+                    break
+                now = time.monotonic()
+                if self.budget and D.any_true(now - self._last_val >= self.gate.val_every_s, self.ctx):
+                    self._validate_round(loss)
+                elif D.any_true(now - self._last_save >= self.cfg.save_every_s, self.ctx):
+                    self._save_last({})
+            else:
+                self.pos.epoch += 1
+                self.pos.batch_in_epoch = 0
+                if not self.budget:
+                    self._validate_round(self._epoch_loss())
+                continue
+            break
+        if self.budget:
+            self._validate_round(self._epoch_loss())
+        return False
+
+    def _train_mode(self) -> None:
+        """Training mode; when fine-tuning, BatchNorm keeps the starting model's running statistics
+        (batches of a few crops would replace them with noisy ones and undo what the model knew)."""
         self.net.train()
-        self.dataset.set_epoch(self.pos.epoch)
-        self.sampler.set_epoch(self.pos.epoch, skip=self.pos.batch_in_epoch * self.batch_size)
-        losses: list[float] = []
-        for batch in self.loader:
-            t0 = time.monotonic()
-            loss = self.train_step(batch)
-            losses.append(loss)
-            self.pos.step += 1
-            self.pos.batch_in_epoch += 1
-            self.progress.emit("step", epoch=self.pos.epoch, step=self.pos.step, loss=loss,
-                               lr=self.optimizer.param_groups[0]["lr"],
-                               samples_per_s=self.batch_size * self.ctx.world_size
-                               / max(1e-9, time.monotonic() - t0))
-            if D.any_true(self.stop.requested, self.ctx):
-                return True, float(np.mean(losses))
-        return False, float(np.mean(losses)) if losses else float("nan")
+        if self.gate.fine_tune:
+            for layer in self.net.modules():
+                if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+                    layer.eval()
+
+    def _epoch_loss(self) -> float:
+        losses, self._losses = self._losses, []
+        return float(np.mean(losses)) if losses else float("nan")
+
+    def _step(self, batch: dict) -> float:
+        t0 = time.monotonic()
+        loss = self.train_step(batch)
+        self._losses.append(loss)
+        self.pos.step += 1
+        self.pos.batch_in_epoch += 1
+        self.progress.emit("step", epoch=self.pos.epoch, step=self.pos.step, loss=loss,
+                           lr=self.optimizer.param_groups[0]["lr"],
+                           samples_per_s=self.batch_size * self.ctx.world_size
+                           / max(1e-9, time.monotonic() - t0))
+        if self.budget:
+            self.budget.record(self.pos.step)
+            if not self.budget.fitted and self.budget.probe_done():
+                self._fit_plan()
+        return loss
+
+    def _fit_plan(self) -> None:
+        """Fit the step count to the time left (also after each validation); refuse a useless budget."""
+        budget = self.budget
+        first = not budget.fitted
+        rounds_left = max(0.0, budget.left() / self.gate.val_every_s)
+        self.total_steps = budget.fit(self.pos.step, rounds_left * self.gate.val_s)
+        self.pos.total_steps = self.total_steps
+        self.warmup = warmup_for(self.total_steps, self.gate.fine_tune)
+        if first:
+            if self.total_steps < MIN_PLANNED_STEPS and not self.cfg.resume:
+                raise PlanError(
+                    f"--minutes {self.cfg.minutes:g} allows only {self.total_steps} optimiser steps at "
+                    f"{budget.step_time():.2f} s per step on {self.dev}; give at least "
+                    f"{math.ceil(MIN_PLANNED_STEPS * budget.step_time() / 60 * 1.3 * 10) / 10:g} minutes")
+            self.progress.set_total_steps(self.total_steps)
+            self.progress.emit("plan", step=self.pos.step, total_steps=self.total_steps,
+                               step_time_s=budget.step_time(), warmup_steps=self.warmup,
+                               lr=self.cfg.lr, minutes=self.cfg.minutes)
 
     def train_step(self, batch: dict) -> float:
         """One optimiser step on a loader batch (lr from the schedule); returns the (rank-mean) loss."""
-        lr = lr_at(self.pos.step, self.total_steps, self.cfg.lr, self.cfg.warmup_steps)
+        # fine-tuning: a real warm-up (up to half of a short run) so the first steps do not undo the model
+        lr = lr_at(self.pos.step, self.total_steps, self.cfg.lr, self.warmup,
+                   max_warmup_share=0.5 if self.gate.fine_tune else 0.1)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         x = batch["image"].to(self.dev, non_blocking=True).contiguous(memory_format=self.mem_format)
@@ -211,39 +292,50 @@ class Trainer:
         self.scaler.update()
         return D.mean_across(float(loss.detach()), self.ctx)
 
-    def _end_epoch(self, train_loss: float, elapsed: float) -> dict:
-        """Validate, keep best.pt / last.pt, report; returns the validation metrics."""
-        self.pos.epoch += 1
-        self.pos.batch_in_epoch = 0
-        metrics: dict = {}
+    def _validate_round(self, train_loss: float) -> None:
+        """Validate (main process), keep best.pt only when it beats the bar, write the resumable unit."""
+        t0 = time.monotonic()
         improved = False
         if self.ctx.is_main:
-            if self.val_items:
-                metrics = validate(self.net, self.val_items, self.config, self.skeleton, self.norm,
-                                   str(self.dev), self.dataset.cache)
-            value = metrics.get("mean_px_error", train_loss) if self.val_items else train_loss
-            improved = bool(np.isfinite(value) and value < self.pos.best_value)
-            if improved:
-                self.pos.best_value, self.pos.best_epoch = float(value), self.pos.epoch
-            self._save(self.cfg.out_dir / LAST, metrics, train_loss)
+            self.metrics, improved = self.gate.round(self, train_loss)
+            self._save_last(self.metrics, train_loss)
             if improved:
                 copy_atomic(self.cfg.out_dir / LAST, self.cfg.out_dir / BEST)
         D.barrier(self.ctx)
+        self.gate.val_s = time.monotonic() - t0
+        self._last_val = time.monotonic()
+        if self.budget and self.budget.fitted:
+            self.total_steps = max(self.pos.step, self._refit())
+        known = self.budget is None or self.budget.fitted
         self.progress.emit("epoch", epoch=self.pos.epoch, step=self.pos.step, loss=train_loss,
-                           lr=self.optimizer.param_groups[0]["lr"], val=metrics, best=improved,
-                           elapsed_s=elapsed)
-        return metrics
+                           lr=self.optimizer.param_groups[0]["lr"], val=self.metrics, best=improved,
+                           elapsed_s=self._elapsed(), val_images=self.gate.last_images,
+                           total_steps=self.total_steps if known else None)
 
-    def _save(self, path: Path, metrics: dict, train_loss: float | None = None) -> None:
+    def _refit(self) -> int:
+        rounds_left = max(0.0, self.budget.left() / self.gate.val_every_s)
+        total = self.budget.fit(self.pos.step, rounds_left * self.gate.val_s)
+        self.pos.total_steps = total
+        self.progress.set_total_steps(total)
+        return total
+
+    def _save_last(self, metrics: dict, train_loss: float | None = None) -> None:
+        """last.state.pt (the resumable unit: weights + optimiser + position) first, then last.pt."""
+        self._last_save = time.monotonic()
         if not self.ctx.is_main:
             return
+        self.pos.elapsed_s = self._elapsed()
+        scaler_state = self.scaler.state_dict() if self.scaler.is_enabled() else {}
+        save_state(self.cfg.out_dir / STATE, self.net, self.config, self.optimizer, scaler_state, self.pos)
+        self._save(self.cfg.out_dir / LAST, metrics, train_loss)
+
+    def _save(self, path: Path, metrics: dict, train_loss: float | None = None) -> None:
         meta = {"epoch": self.pos.epoch, "step": self.pos.step, "batch_in_epoch": self.pos.batch_in_epoch,
                 "train_loss": train_loss, "val": metrics, "sigma": SIGMA, "train": self.cfg.to_meta(),
-                "train_instances": len(self.train_items), "val_instances": len(self.val_items)}
+                "train_instances": len(self.train_items), "val_instances": len(self.val_items),
+                "val_images": self.gate.val_image_count(), "baseline_val": self.pos.baseline or {}}
+        meta.update(self.gate.checkpoint_meta())
         save_checkpoint(path, self.net, self.config, self.skeleton, self.norm, finite_or_none(meta))
-        if path.name == LAST:
-            scaler_state = self.scaler.state_dict() if self.scaler.is_enabled() else {}
-            save_state(self.cfg.out_dir / STATE, self.optimizer, scaler_state, self.pos)
 
     def _write_digest(self) -> None:
         folder = os.environ.get(DIGEST_ENV)

@@ -1,9 +1,10 @@
 """Model initialisation (scratch or --init) and the files of a run: best.pt, last.pt, last.state.pt.
 
 best.pt and last.pt are ordinary hglabel checkpoints (save_checkpoint: config, skeleton with flip
-pairs, normalisation, meta). last.state.pt holds what only training needs to continue (optimiser,
-grad scaler, position in the run); it names the step of the last.pt it belongs to, and --resume
-refuses a pair that does not match.
+pairs, normalisation, meta). last.state.pt is the resumable unit on its own: the network's weights
+and config together with what only training needs (optimiser, grad scaler, position, elapsed time,
+baseline), written atomically and BEFORE last.pt, so a kill at any moment leaves a state file that
+resumes (last.pt may then be one save older or newer; --resume reads only the state).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 
 from model.annotations.skeleton import Skeleton
 from model.errors import HglabelError
-from model.infer.checkpoint import CheckpointError, SkeletonNeededError, load_checkpoint
+from model.infer.checkpoint import SkeletonNeededError, load_checkpoint
 from model.infer.normalization import Normalization
 from model.io.atomic import replacing
 from model.nn.hourglass import HourglassConfig, StackedHourglass, build_hourglass
@@ -42,6 +43,10 @@ class Position:
     batch_in_epoch: int = 0
     best_value: float = float("inf")
     best_epoch: int = -1
+    elapsed_s: float = 0.0  # wall clock spent training so far (over resumes)
+    total_steps: int = 0  # the plan's step count when it was saved (minutes mode)
+    val_round: int = 0  # validation rounds done
+    baseline: dict | None = None  # the starting model's validation metrics (fine-tuning)
 
 
 def _transfer(model: StackedHourglass, state: dict[str, torch.Tensor]) -> list[str]:
@@ -75,17 +80,44 @@ def init_model(cfg: TrainConfig,
         zero_heads(model)
         return model, config, Normalization()
     bundle = _load_init(cfg.init)
+    state = bundle.state_dict
+    if tuple(bundle.skeleton.keypoints) != tuple(skeleton.keypoints):
+        if not cfg.init_auto:
+            check_init_skeleton(cfg.init, bundle.skeleton, skeleton)
+        state = {k: v for k, v in state.items() if not k.startswith(("score.", "score_."))}  # new heads
     src = bundle.config
     size = (cfg.arch.input_size,) * 2 if cfg.arch.input_size else src.input_size
     config = HourglassConfig(num_keypoints=k, stacks=src.stacks, blocks=src.blocks, features=src.features,
                              depth=src.depth, input_size=size)
     model = build_hourglass(config)
-    fresh = _transfer(model, bundle.state_dict)
+    fresh = _transfer(model, state)
     if any(name.startswith("score.") for name in fresh):
         zero_heads(model)
     if fresh:
         log.warning("--init %s: %d tensors do not fit and start fresh (%s …)", cfg.init, len(fresh), fresh[0])
     return model, config, bundle.normalization
+
+
+class InitMismatchError(ValueError):
+    """The --init checkpoint's keypoints do not fit the data's skeleton."""
+
+
+def check_init_skeleton(path: Path, init_skeleton: Skeleton, skeleton: Skeleton) -> None:
+    """Refuse an init whose heads have the data's keypoint count but other names or order (its heads
+    would be copied and silently mislabel every keypoint); another count gets new heads."""
+    if (init_skeleton.num_keypoints == skeleton.num_keypoints
+            and tuple(init_skeleton.keypoints) != tuple(skeleton.keypoints)):
+        raise InitMismatchError(
+            f"--init {path}: its keypoints {list(init_skeleton.keypoints)} do not match the data's "
+            f"{list(skeleton.keypoints)} (same count, other names or order); give --init none or a "
+            "checkpoint of this skeleton")
+
+
+def fine_tunes(cfg: TrainConfig, skeleton: Skeleton) -> bool:
+    """True when the run starts from a checkpoint of the same keypoints (its model is the one to beat)."""
+    if cfg.init is None:
+        return False
+    return tuple(_load_init(cfg.init).skeleton.keypoints) == tuple(skeleton.keypoints)
 
 
 def _load_init(path: Path):
@@ -96,34 +128,44 @@ def _load_init(path: Path):
         return load_checkpoint(path, "mpii16")
 
 
-def save_state(path: Path, optimizer: torch.optim.Optimizer, scaler_state: dict, pos: Position) -> None:
-    """Write last.state.pt atomically (plain tensors and numbers only, so weights_only loading works)."""
+def save_state(path: Path, model: nn.Module, config: HourglassConfig, optimizer: torch.optim.Optimizer,
+               scaler_state: dict, pos: Position) -> None:
+    """Write last.state.pt atomically: weights, config, optimiser, scaler and position in ONE file
+    (plain tensors and numbers only, so weights_only loading works)."""
     payload = {"step": pos.step, "epoch": pos.epoch, "batch_in_epoch": pos.batch_in_epoch,
-               "best_value": pos.best_value, "best_epoch": pos.best_epoch,
+               "best_value": pos.best_value, "best_epoch": pos.best_epoch, "elapsed_s": pos.elapsed_s,
+               "total_steps": pos.total_steps, "val_round": pos.val_round,
+               "baseline": dict(pos.baseline) if pos.baseline else None,
+               "config": config.to_dict(),
+               "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
                "optimizer": optimizer.state_dict(), "scaler": scaler_state}
+    path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path) as handle:
         torch.save(payload, handle)
 
 
 def load_resume(out_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                 config: HourglassConfig) -> tuple[Position, dict]:
-    """Load last.pt into `model` and last.state.pt into `optimizer`; returns (position, scaler state)."""
-    last, state_path = out_dir / LAST, out_dir / STATE
-    if not last.is_file() or not state_path.is_file():
-        raise ResumeError(f"{out_dir}: nothing to resume (needs {LAST} and {STATE} from an earlier run)")
-    try:
-        bundle = load_checkpoint(last, expect=config)
-    except CheckpointError as exc:
-        raise ResumeError(f"cannot resume: {exc}") from exc
+    """Load last.state.pt (weights into `model`, optimiser state); returns (position, scaler state)."""
+    state_path = out_dir / STATE
+    if not state_path.is_file():
+        raise ResumeError(f"{out_dir}: nothing to resume (needs {STATE} from an earlier run)")
     try:
         state = torch.load(state_path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise ResumeError(f"{state_path}: not a readable training state: {exc}") from exc
-    if not isinstance(state, dict) or state.get("step") != bundle.meta.get("step"):
-        raise ResumeError(f"{state_path}: does not belong to {last} (step {state.get('step')!r} vs "
-                          f"{bundle.meta.get('step')!r})")
-    model.load_state_dict(bundle.state_dict, strict=True)
-    optimizer.load_state_dict(state["optimizer"])
+    if not isinstance(state, dict) or "model" not in state:
+        raise ResumeError(f"{state_path}: not a training state of this version (no weights inside); "
+                          "start a new run with --overwrite")
+    if state.get("config") != config.to_dict():
+        raise ResumeError(f"{state_path}: was trained as {state.get('config')}, this run is "
+                          f"{config.to_dict()}; give the same network options as the first run")
+    try:
+        model.load_state_dict(state["model"], strict=True)
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise ResumeError(f"{state_path}: does not fit this network: {exc}") from exc
     pos = Position(int(state["step"]), int(state["epoch"]), int(state["batch_in_epoch"]),
-                   float(state["best_value"]), int(state["best_epoch"]))
+                   float(state["best_value"]), int(state["best_epoch"]), float(state.get("elapsed_s", 0.0)),
+                   int(state.get("total_steps", 0)), int(state.get("val_round", 0)), state.get("baseline"))
     return pos, dict(state.get("scaler") or {})

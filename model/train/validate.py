@@ -74,17 +74,16 @@ def oks_ap(items: list[TrainItem], pred_xy: np.ndarray, scores: np.ndarray, skel
         return None
 
 
-def validate(model: nn.Module, items: list[TrainItem], config: HourglassConfig, skeleton: Skeleton,
-             normalization: Normalization, device: str, cache: ImageCache | None = None,
-             batch_size: int = 16) -> dict[str, float]:
-    """Metrics of `model` (a copy is evaluated; the original keeps its mode) on `items`."""
-    if not items:
-        return {}
+def predict_items(model: nn.Module, items: list[TrainItem], config: HourglassConfig, skeleton: Skeleton,
+                  normalization: Normalization, device: str, cache: ImageCache | None = None,
+                  batch_size: int = 16):
+    """Predictions of `model` (a copy runs; the original keeps its mode) for items cropped at their boxes:
+    xy (N, K, 2), confidence (N, K) peak values, scores (N,), image sizes [(w, h)]."""
     bundle = ModelBundle(config, skeleton, normalization, {}, {})
     # engine="torch": a new network every epoch would pay OpenVINO's conversion each time
     predictor = Predictor(bundle, device=device, network=copy.deepcopy(model), engine="torch")
     cache = cache or ImageCache()
-    pred_xy, scores, sizes = [], [], []
+    pred_xy, conf, scores, sizes = [], [], [], []
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
         images = [cache.get(it.image_path) for it in chunk]
@@ -92,11 +91,29 @@ def validate(model: nn.Module, items: list[TrainItem], config: HourglassConfig, 
         preds = predictor.predict([(im, tuple(it.box)) for im, it in zip(images, chunk, strict=True)],
                                   batch_size)
         pred_xy.extend(p.keypoints for p in preds)
+        conf.extend(p.confidence for p in preds)
         scores.extend(p.score for p in preds)
-    xy = np.stack(pred_xy)
-    errors = keypoint_errors(xy, np.stack([it.xy for it in items]), np.stack([it.vis for it in items]))
+    return np.stack(pred_xy), np.stack(conf), np.asarray(scores), sizes
+
+
+def item_errors(items: list[TrainItem], xy: np.ndarray) -> np.ndarray:
+    """(N, K) px errors of predictions xy (N, K, 2) against the items' labels (NaN where unlabelled)."""
+    return keypoint_errors(xy, np.stack([it.xy for it in items]), np.stack([it.vis for it in items]))
+
+
+def validate(model: nn.Module, items: list[TrainItem], config: HourglassConfig, skeleton: Skeleton,
+             normalization: Normalization, device: str, cache: ImageCache | None = None,
+             batch_size: int = 16, details: dict | None = None) -> dict[str, float]:
+    """Metrics of `model` on `items`; `details`, when given, receives errors (N, K) and confidence (N, K)."""
+    if not items:
+        return {}
+    xy, conf, scores, sizes = predict_items(model, items, config, skeleton, normalization, device, cache,
+                                            batch_size)
+    errors = item_errors(items, xy)
+    if details is not None:
+        details.update(errors=errors, confidence=conf)
     metrics = pck_metrics(errors, np.stack([it.box for it in items]))
-    ap = oks_ap(items, xy, np.asarray(scores), skeleton, sizes)
+    ap = oks_ap(items, xy, scores, skeleton, sizes)
     if ap is not None:
         metrics["oks_ap"] = ap
     return metrics

@@ -61,6 +61,7 @@ def open_train_dialog(qtbot, window, folder: Path):
     form.input_size.setValue(64)
     form.batch_size.setValue(2)
     form.val_share.setValue(20)
+    form.minutes.setValue(0)  # by epochs: a few steps, the same on a busy machine
     return dialog
 
 
@@ -79,7 +80,8 @@ def test_line_buffer_keeps_partial_lines_and_skips_text() -> None:
 
 def test_plan_exports_done_images_or_trains_on_the_project(tmp_path: Path) -> None:
     project, root, out = tmp_path / "p/project.db", tmp_path / "imgs", tmp_path / "p/models/run"
-    done = plan_training(project, root, out, TrainOptions(epochs=3, batch_size=4, features=8, input_size=64))
+    done = plan_training(project, root, out, TrainOptions(minutes=None, epochs=3, batch_size=4, features=8,
+                                                          input_size=64))
     export, train = done.commands
     assert export == ("export", str(project), "--out", str(out / EXPORT_NAME))
     assert train[:4] == ("train", str(out / EXPORT_NAME), "--images", str(root))
@@ -91,6 +93,9 @@ def test_plan_exports_done_images_or_trains_on_the_project(tmp_path: Path) -> No
     (only,) = whole.commands
     assert only[:2] == ("train", str(project)) and only[only.index("--init") + 1] == str(init)
     assert "--features" not in only and "--input-size" not in only  # the checkpoint's own shape
+    assert only[only.index("--minutes") + 1] == "5.0" and "--epochs" not in only  # by the clock by default
+    fresh = plan_training(project, root, out, TrainOptions()).commands[-1]
+    assert fresh[fresh.index("--init") + 1] == "none" and "--stacks" not in fresh  # the plan chooses
     with pytest.raises(ValueError, match="multiple of 64"):
         TrainOptions(input_size=100)
 
@@ -160,10 +165,11 @@ def test_cancel_stops_the_process_and_keeps_last_checkpoint(qtbot, window, proje
     assert outcome.status == Outcome.CANCELLED and outcome.exit_code == 130  # stopped by SIGTERM, not killed
     assert outcome.done is not None and outcome.done["stopped"] is True
     assert outcome.done["step"] < dialog.progress.maximum()
-    last, best = outcome.out_dir / "last.pt", outcome.out_dir / "best.pt"
-    assert load_checkpoint(last).meta["step"] == outcome.done["step"]  # written on SIGTERM
-    assert outcome.checkpoint == (best if best.is_file() else last)  # the validated best comes first
-    assert dialog.offer.isVisible()
+    last = outcome.out_dir / "last.pt"
+    assert load_checkpoint(last).meta["step"] == outcome.done["step"]  # written on SIGTERM: resumable
+    # a cancelled run is never offered as the new model
+    assert outcome.checkpoint is None and not dialog.offer.isVisible()
+    assert "the current model stays" in dialog.status_label.text()
     assert dialog.start_button.isEnabled() and dialog.form.isEnabled()
 
 
@@ -177,3 +183,64 @@ def test_cli_error_is_shown(qtbot, window, project_folder: Path) -> None:
     assert "--rotation must be within [0, 180]" in dialog.status_label.text()
     assert dialog.log_view.isVisible() and "--rotation" in dialog.log_view.toPlainText()
     assert not dialog.offer.isVisible() and dialog.outcome.checkpoint is None
+
+
+def test_form_shows_the_current_models_network_and_no_steps_before_start(qtbot, window, project_folder: Path,
+                                                                         demo_eval: Path) -> None:
+    open_folder(qtbot, window, project_folder)
+    window.session.predictions.load_checkpoint(str(demo_eval / "checkpoint.pt"))
+    qtbot.waitUntil(lambda: window.session.predictions.model_info is not None, timeout=60_000)
+    window.actions_by_id["train"].trigger()
+    dialog = window.train_window
+    form = dialog.form
+    assert form.from_current.isChecked()
+    shown = (form.stacks.value(), form.features.value(), form.input_size.value())
+    assert shown == (2, 64, 128) and not form.features.isEnabled()  # the demo model, not 128 / 256
+    assert "steps" not in dialog.progress.text() and dialog.progress.format() == ""
+    form.fresh.setChecked(True)
+    assert form.features.isEnabled() and form.features.text() == "auto", form.features.text()
+    options = form.options()
+    assert options.init is None and options.features is None and options.minutes == pytest.approx(5.0)
+
+
+def test_worse_fine_tune_keeps_the_current_model(qtbot, window, project_folder: Path,
+                                                 demo_eval: Path) -> None:
+    open_folder(qtbot, window, project_folder)
+    session = window.session
+    session.predictions.load_checkpoint(str(demo_eval / "checkpoint.pt"))
+    qtbot.waitUntil(lambda: session.predictions.model_info is not None, timeout=60_000)
+    before = {r.id: session.store.instances(r.id) for r in session.records if r.status != ReviewStatus.DONE}
+    window.actions_by_id["train"].trigger()
+    dialog = window.train_window
+    dialog.form.hidden = TrainOptions(device="cpu", threads=1, workers=0, extra=("--lr", "0.05"))
+    dialog.runner.env_overrides = dict(CHILD_ENV)
+    qtbot.waitUntil(lambda: "counting" not in dialog.form.summary_label.text(), timeout=5000)
+    form = dialog.form
+    assert form.from_current.isChecked()
+    form.minutes.setValue(0)
+    form.epochs.setValue(2)
+    form.batch_size.setValue(2)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=180_000)
+    outcome = dialog.outcome
+    assert outcome.status == Outcome.COMPLETED, (outcome.message, dialog.log_view.toPlainText())
+    assert outcome.checkpoint is None and not dialog.offer.isVisible()
+    assert dialog.status_label.text().startswith("kept the current model: ")
+    assert "px on 2 validation frames" in dialog.status_label.text()
+    assert Path(session.predictions.model_info.path) == demo_eval / "checkpoint.pt"
+    assert {i: session.store.instances(i) for i in before} == before  # nothing re-predicted
+
+
+def test_loss_curve_draws_every_step(qtbot) -> None:
+    from gui.training.curves import TrainCurves
+
+    curves = TrainCurves()
+    qtbot.addWidget(curves)
+    curves.resize(300, 200)
+    curves.show()
+    for step in range(1, 2001):
+        curves.add_step({"step": step, "loss": 1.0 / step + (step % 7) * 1e-4})
+    curves.redraw()
+    qtbot.wait(50)
+    xs, _ys = curves.loss_curve.curve.getData()  # what is drawn, after any clipping/downsampling
+    assert len(xs) == 2000
