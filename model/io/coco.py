@@ -42,6 +42,7 @@ from model.io.coco_types import CocoAnnotation, CocoDataset, CocoImage, CocoResu
 from model.io.coco_validate import MAX_SIDE, CocoImportError, Fields
 from model.io.coco_write import (
     annotation_dict,
+    annotation_dicts,
     build_coco,
     build_results,
     category_dict,
@@ -283,6 +284,7 @@ def load_results(path: str | Path, num_keypoints: int, image_ids: set[int] | Non
 
 __all__ = [
     "CocoAnnotation", "CocoDataset", "CocoImage", "CocoImportError", "CocoResult", "annotation_dict",
-    "build_coco", "build_results", "category_dict", "image_dict", "load_coco", "load_results",
+    "annotation_dicts", "build_coco", "build_results", "category_dict", "image_dict", "load_coco",
+    "load_results",
     "parse_coco", "parse_results", "read_json", "write_json_atomic",
 ]

@@ -38,23 +38,44 @@ def image_dict(image: CocoImage, image_id: int | None = None) -> dict:
             "width": int(image.width), "height": int(image.height)}
 
 
+def annotation_dicts(ids: list[int], image_ids: list[int], category_id: int, boxes: list[tuple],
+                     xy: np.ndarray, vis: np.ndarray, track_ids: list[int | None]) -> list[dict]:
+    """The one COCO annotation writer: N annotations of ids, image_ids, boxes (N × (x, y, w, h)),
+    xy (N, K, 2) float, vis (N, K) int and track ids (None: no track), without per-keypoint Python
+    loops. Raises ValueError naming the annotation for a non-finite labelled point or a bad box."""
+    n, k = vis.shape
+    xy = np.asarray(xy, np.float64).reshape(n, k, 2)
+    labelled = vis > 0
+    bad = labelled & ~np.isfinite(xy).all(axis=2)
+    if bad.any():
+        a, j = (int(i) for i in np.argwhere(bad)[0])
+        x, y = xy[a, j].tolist()
+        raise ValueError(f"annotation {ids[a]}: keypoint {j} is labelled but at ({x}, {y})")
+    flat = np.zeros((n, k, 3), dtype=object)
+    flat[:, :, 0] = np.where(labelled, xy[:, :, 0].astype(object), 0)
+    flat[:, :, 1] = np.where(labelled, xy[:, :, 1].astype(object), 0)
+    flat[:, :, 2] = np.asarray(vis).astype(np.int64).astype(object)
+    flat_lists = flat.reshape(n, 3 * k).tolist()
+    counts = labelled.sum(axis=1).tolist()
+    out = []
+    for i, (flat_kp, count) in enumerate(zip(flat_lists, counts, strict=True)):
+        box = [float(b) for b in boxes[i]]
+        if len(box) != 4 or not all(math.isfinite(b) for b in box) or box[2] < 0 or box[3] < 0:
+            raise ValueError(f"annotation {ids[i]}: bad box {boxes[i]}")
+        area = box[2] * box[3]
+        ann = {"id": ids[i], "image_id": image_ids[i], "category_id": category_id, "keypoints": flat_kp,
+               "num_keypoints": count, "bbox": box, "area": area if area > 0 else ZERO_AREA, "iscrowd": 0}
+        if track_ids[i] is not None:
+            ann["track_id"] = int(track_ids[i])
+        out.append(ann)
+    return out
+
+
 def annotation_dict(ann_id: int, image_id: int, category_id: int, instance: Instance) -> dict:
-    """One COCO annotation of an instance. Raises ValueError for a non-finite box or labelled point."""
+    """One COCO annotation of an instance (annotation_dicts of one)."""
     kp = instance.keypoints
-    flat: list[float | int] = []
-    for j, ((x, y), v) in enumerate(zip(kp.xy.tolist(), kp.vis.tolist(), strict=True)):
-        if v and not (math.isfinite(x) and math.isfinite(y)):
-            raise ValueError(f"annotation {ann_id}: keypoint {j} is labelled but at ({x}, {y})")
-        flat.extend((0, 0, 0) if v == 0 else (float(x), float(y), int(v)))
-    box = [float(b) for b in instance.box]
-    if len(box) != 4 or not all(math.isfinite(b) for b in box) or box[2] < 0 or box[3] < 0:
-        raise ValueError(f"annotation {ann_id}: bad box {instance.box}")
-    area = box[2] * box[3]
-    return {
-        "id": ann_id, "image_id": image_id, "category_id": category_id, "keypoints": flat,
-        "num_keypoints": kp.num_labelled, "bbox": box, "area": area if area > 0 else ZERO_AREA,
-        "iscrowd": 0, **({} if instance.track_id is None else {"track_id": int(instance.track_id)}),
-    }
+    return annotation_dicts([ann_id], [image_id], category_id, [instance.box], kp.xy[None], kp.vis[None],
+                            [instance.track_id])[0]
 
 
 def _id_map(ids: list[int]) -> dict[int, int]:
@@ -74,15 +95,19 @@ def build_coco(dataset: CocoDataset) -> dict:
     ann_ids = _id_map([a.id for a in dataset.annotations])
     k = dataset.skeleton.num_keypoints
     category_id = dataset.category_id if dataset.category_id >= 1 else 1
-    annotations = []
-    for ann in dataset.annotations:
+    anns = dataset.annotations
+    for ann in anns:
         if ann.image_id not in image_ids:
             raise ValueError(f"annotation {ann.id}: unknown image id {ann.image_id}")
         if ann.instance.keypoints.num_keypoints != k:
             raise ValueError(f"annotation {ann.id}: {ann.instance.keypoints.num_keypoints} keypoints, "
                              f"skeleton {dataset.skeleton.name!r} has {k}")
-        annotations.append(annotation_dict(ann_ids[ann.id], image_ids[ann.image_id], category_id,
-                                           ann.instance))
+    annotations = annotation_dicts(
+        [ann_ids[a.id] for a in anns], [image_ids[a.image_id] for a in anns], category_id,
+        [a.instance.box for a in anns],
+        np.array([a.instance.keypoints.xy for a in anns], np.float64).reshape(-1, k, 2),
+        np.array([a.instance.keypoints.vis for a in anns]).reshape(-1, k),
+        [a.instance.track_id for a in anns])
     return {
         "info": {"description": "keypoint annotations exported by hglabel", "version": "1.0"},
         "licenses": [],

@@ -1,4 +1,7 @@
-"""Project ↔ COCO keypoints: export a project (atomic write), predictions as a results list, import.
+"""Project ↔ COCO keypoints files: export a project (atomic write), predictions as a results list, import.
+
+One implementation per direction: model.project.coco_writer.project_coco_dict writes (the selection
+below), model.project.coco_reader.read_coco reads; this module adds the files, frames and the store.
 
 Decisions (also in CONTEXT.md):
 - Export writes DONE images by default, with every keypoint as stored (marking an image done
@@ -28,22 +31,15 @@ from pathlib import Path
 import numpy as np
 
 from model.annotations.skeleton import Skeleton
-from model.annotations.types import Instance, Keypoints, ReviewStatus, Source
-from model.io.coco import (
-    CocoAnnotation,
-    CocoDataset,
-    build_results,
-    parse_coco,
-    read_json,
-    write_json_atomic,
-)
+from model.annotations.types import ReviewStatus, Source
+from model.io.coco import build_results, read_json, write_json_atomic
 from model.io.images import ImageReadError
 from model.project import rows
-from model.project.coco_bulk_read import BulkCoco, bulk_from_dataset, bulk_parse
-from model.project.coco_bulk_write import ExportError, coco_images, project_coco_dict
+from model.project.coco_reader import BulkCoco, read_coco
+from model.project.coco_writer import ExportError, project_coco_dict
 from model.project.frame_export import write_frame_images
 from model.project.paths import default_project_path
-from model.project.store import ImageRecord, ProjectError, ProjectStore
+from model.project.store import ProjectError, ProjectStore
 
 log = logging.getLogger(__name__)
 
@@ -65,44 +61,6 @@ class ImportReport:
 
 
 # ---- export --------------------------------------------------------------------------------
-def project_to_coco(
-    store: ProjectStore, labelled: bool = False, include_predictions: bool = False
-) -> CocoDataset:
-    """The project (or the chosen part of it, see module docstring) as a CocoDataset."""
-    records = {r.id: r for r in store.images() if r.status != ReviewStatus.SKIPPED}
-    by_image: dict[int, list[Instance]] = {}
-    for row in store.iter_instance_rows():
-        if row.image_id in records:
-            by_image.setdefault(row.image_id, []).append(rows.row_to_instance(row))
-    chosen: list[ImageRecord] = []
-    annotations: list[CocoAnnotation] = []
-    for image_id, rec in records.items():
-        done = rec.status == ReviewStatus.DONE
-        if not done and not labelled:
-            continue
-        kept = by_image.get(image_id, [])
-        if not done and not include_predictions:
-            kept = [inst for inst in map(_human_only, kept) if inst is not None]
-        kept = [inst for inst in kept if inst.keypoints.num_labelled > 0]
-        if not done and not kept:
-            continue
-        chosen.append(rec)
-        annotations += [CocoAnnotation(int(inst.instance_id), image_id, inst) for inst in kept]
-    return CocoDataset(store.skeleton, 1, coco_images(store, chosen), annotations)
-
-
-def _human_only(inst: Instance) -> Instance | None:
-    """inst with only its human-set keypoints (others v = 0), or None if a person set none."""
-    kp = inst.keypoints
-    keep = kp.human & (kp.vis > 0)
-    if not keep.any():
-        return None
-    if keep.sum() == (kp.vis > 0).sum():
-        return inst
-    xy = np.where(keep[:, None], kp.xy, 0.0)
-    return replace(inst, keypoints=Keypoints(xy, np.where(keep, kp.vis, 0), kp.confidence, kp.human))
-
-
 def export_coco(store: ProjectStore, out: str | Path, labelled: bool = False,
                 include_predictions: bool = False) -> ExportReport:
     """Write the project as COCO keypoints JSON to out, atomically (temp file + rename). Video frames
@@ -180,15 +138,6 @@ def _import_new(path: Path, images_dir: Path, bulk: BulkCoco) -> ImportReport:
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)
     return replace(report, project=path.resolve())
-
-
-def read_coco(data, source: str, image_root: Path, skeleton: Skeleton | None) -> BulkCoco:
-    """Validated arrays of decoded COCO JSON: the bulk reader, or parse_coco when the file is not
-    plainly well-formed (its CocoImportError names the file and the field)."""
-    bulk = bulk_parse(data, source, image_root, skeleton)
-    if bulk is None:
-        bulk = bulk_from_dataset(parse_coco(data, source, image_root=image_root, skeleton=skeleton))
-    return bulk
 
 
 def _import_into(store: ProjectStore, bulk: BulkCoco, replace: bool) -> ImportReport:

@@ -15,7 +15,7 @@ from model.annotations.edits import AddInstance, Batch, Edit, RemoveInstance, Se
 from model.annotations.types import Instance, ReviewStatus, Source
 from model.io.coco import read_json
 from model.project import rows
-from model.project.coco_bridge import read_coco
+from model.project.coco_reader import read_coco
 from model.project.store import ProjectStore
 
 

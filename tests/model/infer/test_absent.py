@@ -92,7 +92,7 @@ def _prediction(absent: np.ndarray) -> Prediction:
 
 
 def test_absent_suggestion_is_stored_and_exported_as_v0(tmp_path: Path, openfield: Path) -> None:
-    from model.project.coco_bulk_write import project_coco_dict
+    from model.project.coco_writer import project_coco_dict
     from model.project.store import ProjectStore
     from model.train.data import items_from_coco as _items  # the skeleton of the openfield set
 

@@ -13,8 +13,10 @@ import pytest
 from model.annotations import edits as E
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Keypoints, ReviewStatus, Source
+from model.io.coco import parse_coco
 from model.project import rows, schema
-from model.project.coco_bridge import export_coco, import_coco, project_to_coco
+from model.project.coco_bridge import export_coco, import_coco
+from model.project.coco_writer import project_coco_dict
 from model.project.store import ProjectStore
 
 SK = Skeleton("m", ("a", "b"))
@@ -90,7 +92,7 @@ def test_instance_without_keypoints_is_not_exported(tmp_path):
         report = export_coco(store, tmp_path / "out.json")
         data = json.loads((tmp_path / "out.json").read_text())
         assert report.annotations == 1 and [a["num_keypoints"] for a in data["annotations"]] == [2]
-        assert len(project_to_coco(store).annotations) == 1  # the reference path agrees
+        assert len(project_coco_dict(store)["annotations"]) == 1  # the in-memory writer agrees
 
 
 def test_track_ids_round_trip_and_posetrack_fields_are_accepted(tmp_path):
@@ -114,7 +116,7 @@ def test_track_ids_round_trip_and_posetrack_fields_are_accepted(tmp_path):
         first = store.instances(store.images()[0].id)[1]
         store.apply(E.set_track(store.images()[0].id, first, 7))
         export_coco(store, tmp_path / "out.json")
-        assert project_to_coco(store).annotations[1].instance.track_id == 7
+        assert parse_coco(project_coco_dict(store)).annotations[1].instance.track_id == 7
     out = json.loads((tmp_path / "out.json").read_text())
     assert [a["track_id"] for a in out["annotations"]] == [0, 7, 0, 1]
     report2 = import_coco(tmp_path / "out.json", tmp_path / "img", project=tmp_path / "again.hglabel")

@@ -1,9 +1,11 @@
-"""The bulk COCO paths agree with the reference ones: bulk_parse accepts a subset of what parse_coco
-accepts and then reads the same values; project_coco_dict == build_coco(project_to_coco(...))."""
+"""The project COCO reader and writer agree with independent references: bulk_parse accepts a subset
+of what parse_coco accepts and then reads the same values; project_coco_dict (the one writer) equals
+build_coco of the selection rules written out here from the store's public API (`_reference_export`)."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -13,11 +15,11 @@ from hypothesis import strategies as st
 
 from model.annotations import edits as E
 from model.annotations.skeleton import Skeleton
-from model.annotations.types import ReviewStatus
-from model.io.coco import CocoImportError, build_coco, parse_coco
-from model.project.coco_bridge import import_coco, project_to_coco
-from model.project.coco_bulk_read import BulkCoco, bulk_from_dataset, bulk_parse
-from model.project.coco_bulk_write import project_coco_dict
+from model.annotations.types import Instance, Keypoints, ReviewStatus
+from model.io.coco import CocoAnnotation, CocoDataset, CocoImage, CocoImportError, build_coco, parse_coco
+from model.project.coco_bridge import import_coco
+from model.project.coco_reader import BulkCoco, bulk_from_dataset, bulk_parse
+from model.project.coco_writer import project_coco_dict
 from model.project.store import ProjectStore
 
 
@@ -142,6 +144,33 @@ def test_bulk_never_accepts_what_parse_coco_refuses(tmp_path, data):
 
 
 # ---- export ------------------------------------------------------------------------------------
+def _human_only(inst: Instance) -> Instance | None:
+    kp = inst.keypoints
+    keep = kp.human & (kp.vis > 0)
+    if not keep.any():
+        return None
+    xy = np.where(keep[:, None], kp.xy, 0.0)
+    kept = Keypoints(xy, np.where(keep, kp.vis, 0), kp.confidence, kp.human)
+    return dataclasses.replace(inst, keypoints=kept)
+
+
+def _reference_export(store: ProjectStore, labelled: bool = False, preds: bool = False) -> dict:
+    """The export selection rules (coco_bridge's docstring) one instance at a time, through build_coco."""
+    images, annotations = [], []
+    for rec in store.images():
+        done = rec.status == ReviewStatus.DONE
+        if rec.status == ReviewStatus.SKIPPED or not (done or labelled):
+            continue
+        kept = store.instances(rec.id)
+        if not done and not preds:
+            kept = [inst for inst in map(_human_only, kept) if inst is not None]
+        kept = [inst for inst in kept if inst.keypoints.num_labelled > 0]
+        if done or kept:
+            images.append(CocoImage(rec.id, rec.path, rec.width, rec.height))
+            annotations += [CocoAnnotation(int(inst.instance_id), rec.id, inst) for inst in kept]
+    return build_coco(CocoDataset(store.skeleton, 1, images, annotations))
+
+
 def _mixed_project(tmp_path) -> ProjectStore:
     sk = Skeleton("s", ("a", "b", "c"))
     root = tmp_path / "imgs"
@@ -170,7 +199,7 @@ def _mixed_project(tmp_path) -> ProjectStore:
 def test_bulk_export_equals_reference_export(tmp_path, labelled, preds):
     with _mixed_project(tmp_path) as store:
         fast = project_coco_dict(store, labelled, preds)
-        slow = build_coco(project_to_coco(store, labelled, preds))
+        slow = _reference_export(store, labelled, preds)
     assert fast == slow and json.dumps(fast) == json.dumps(slow)
     assert fast["annotations"] or not fast["images"]
     assert [im["file_name"] for im in fast["images"]][:2] == ["img1.png", "img10.png"] or labelled
@@ -179,4 +208,4 @@ def test_bulk_export_equals_reference_export(tmp_path, labelled, preds):
 def test_bulk_export_equals_reference_on_openfield(openfield, tmp_path):
     import_coco(openfield / "annotations.json", openfield / "images", project=tmp_path / "p.db")
     with ProjectStore.open(tmp_path / "p.db") as store:
-        assert project_coco_dict(store) == build_coco(project_to_coco(store))
+        assert project_coco_dict(store) == _reference_export(store)

@@ -1,21 +1,16 @@
-"""Fast COCO export of a project: the stored keypoint blobs are decoded in one numpy call and turned into
-annotation dicts without per-instance value objects.
-
-`project_coco_dict(store, …)` returns exactly `build_coco(project_to_coco(store, …))` (the readable
-reference path in coco_bridge; tests/model/project/test_coco_bulk.py checks equality), in a
-fraction of the time for large projects. Selection rules are documented in coco_bridge.
+"""The one project → COCO keypoints writer: the stored keypoint blobs are decoded in one numpy call and
+written by model.io.coco_write.annotation_dicts (the one annotation writer, also behind build_coco),
+without per-instance value objects. Selection rules are documented in coco_bridge.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 
 from model.annotations.types import ReviewStatus
-from model.io.coco import CocoDataset, CocoImage, build_coco
-from model.io.coco_write import ZERO_AREA
+from model.io.coco import CocoDataset, CocoImage, annotation_dicts, build_coco
 from model.io.images import ImageReadError, read_image_size
 from model.project import rows
 from model.project.store import ImageRecord, ProjectError, ProjectStore
@@ -64,40 +59,16 @@ def select_rows(store: ProjectStore, labelled: bool, include_predictions: bool):
     return chosen, [row for row, kept in zip(found, keep.tolist(), strict=True) if kept], kp[keep]
 
 
-def annotation_dicts(found: list[tuple], kp: np.ndarray, category_id: int) -> list[dict]:
-    """COCO annotation dicts of instance rows and their (N, K) KP_DTYPE keypoints (see coco_write)."""
-    n, k = kp.shape
-    labelled = kp["v"] > 0
-    if not np.isfinite(np.where(labelled, kp["x"], 0.0)).all() or not np.isfinite(
-            np.where(labelled, kp["y"], 0.0)).all():
-        bad = int(np.flatnonzero(~np.isfinite(kp["x"]).all(1) | ~np.isfinite(kp["y"]).all(1))[0])
-        raise ValueError(f"annotation {found[bad].id}: a labelled keypoint is not finite")
-    flat = np.zeros((n, k, 3), dtype=object)
-    flat[:, :, 0] = np.where(labelled, kp["x"].astype(object), 0)
-    flat[:, :, 1] = np.where(labelled, kp["y"].astype(object), 0)
-    flat[:, :, 2] = kp["v"].astype(object)
-    flat_lists = flat.reshape(n, 3 * k).tolist()
-    counts = labelled.sum(axis=1).tolist()
-    out = []
-    for row, flat_kp, count in zip(found, flat_lists, counts, strict=True):
-        x, y, w, h = row.box  # REAL columns: Python floats
-        if not (math.isfinite(x + y + w + h) and w >= 0 and h >= 0):
-            raise ValueError(f"annotation {row.id}: bad box {(x, y, w, h)}")
-        area = w * h
-        ann = {
-            "id": row.id, "image_id": row.image_id, "category_id": category_id, "keypoints": flat_kp,
-            "num_keypoints": count, "bbox": [x, y, w, h], "area": area if area > 0 else ZERO_AREA,
-            "iscrowd": 0,
-        }
-        if row.track_id is not None:
-            ann["track_id"] = int(row.track_id)
-        out.append(ann)
-    return out
+def _annotations(found: list, kp: np.ndarray, category_id: int) -> list[dict]:
+    """COCO annotation dicts of instance rows and their (N, K) KP_DTYPE keypoints (model.io.coco_write)."""
+    xy = np.stack([kp["x"], kp["y"]], axis=-1).reshape(*kp.shape, 2)
+    return annotation_dicts([row.id for row in found], [row.image_id for row in found], category_id,
+                            [row.box for row in found], xy, kp["v"], [row.track_id for row in found])
 
 
 def project_coco_dict(store: ProjectStore, labelled: bool = False, include_predictions: bool = False) -> dict:
-    """COCO keypoints dict of the project's chosen images (== build_coco(project_to_coco(...)))."""
+    """COCO keypoints dict of the project's chosen images (the selection rules of coco_bridge)."""
     chosen, found, kp = select_rows(store, labelled, include_predictions)
     data = build_coco(CocoDataset(store.skeleton, 1, coco_images(store, chosen), []))
-    data["annotations"] = annotation_dicts(found, kp, 1)
+    data["annotations"] = _annotations(found, kp, 1)
     return data

@@ -1,4 +1,4 @@
-"""Bulk reader for large COCO keypoints files: numpy-vectorised checks, no per-keypoint Python objects.
+"""The one COCO keypoints → project reader (`read_coco`): numpy-vectorised checks, no per-keypoint objects.
 
 `bulk_parse` accepts only plainly well-formed files: a strict subset of what model.io.coco.parse_coco
 accepts (exact int/float JSON types, already-clean file names, no symbolic-link file entries, …),
@@ -6,6 +6,8 @@ and for those it yields exactly the values parse_coco would. Anything else retur
 caller hands the file to parse_coco, whose error names the file and the field. The category is
 always read by parse_coco itself (on a copy without images and annotations), so skeleton rules
 live in one place. tests/model/project/test_coco_bulk.py checks the subset/equality property.
+`read_coco` is the entry point (hglabel import, File → Import COCO): bulk_parse, else
+parse_coco → bulk_from_dataset.
 """
 
 from __future__ import annotations
@@ -185,3 +187,12 @@ def bulk_from_dataset(ds: CocoDataset) -> BulkCoco:
         np.array([-1 if a.instance.track_id is None else a.instance.track_id for a in ds.annotations],
                  np.int64),
     )
+
+
+def read_coco(data, source: str, image_root: Path, skeleton: Skeleton | None) -> BulkCoco:
+    """Validated arrays of decoded COCO JSON: the bulk reader, or parse_coco when the file is not
+    plainly well-formed (its CocoImportError names the file and the field)."""
+    bulk = bulk_parse(data, source, image_root, skeleton)
+    if bulk is None:
+        bulk = bulk_from_dataset(parse_coco(data, source, image_root=image_root, skeleton=skeleton))
+    return bulk
