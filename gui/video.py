@@ -107,6 +107,7 @@ class VideoController(QObject):
         self.video, self.frame_ids, self.index_of = None, [], {}
         store = self.session.store
         self.picked = set(store.picked()) if store is not None else set()
+        self.window.inspector.list_proxy.set_picked(self.picked)
         self.timeline.hide()
 
     def _on_image(self, image_id: int) -> None:
@@ -227,6 +228,7 @@ class VideoController(QObject):
         new = [i for i in ids if i not in self.picked]
         self.session.store.set_picked(new)
         self.picked.update(new)
+        self.window.inspector.list_proxy.set_picked(self.picked)
         self.refresh_strip()
         return len(new)
 

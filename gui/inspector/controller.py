@@ -76,6 +76,7 @@ class InspectorController(QObject):
         d.overlay_changed.connect(self.update_canvas_items)
         d.sort_check.toggled.connect(self.list_proxy.set_sorted)
         d.only_uncertain_check.toggled.connect(self.list_proxy.set_only_uncertain)
+        d.only_picked_check.toggled.connect(self.list_proxy.set_only_picked)
 
     def handlers(self) -> dict[str, Callable[[], object]]:
         """Handlers of the inspector's actions (ids in gui.actions)."""

@@ -112,8 +112,11 @@ class HeatmapDock(QDockWidget):
         self.sort_check = QCheckBox("Sort images by uncertainty")
         self.only_uncertain_check = QCheckBox("Only uncertain")
         self.only_uncertain_check.setToolTip("Images whose worst keypoint score is above 1")
+        self.only_picked_check = QCheckBox("Only picked frames")
+        self.only_picked_check.setToolTip("Video frames chosen to label (Video → Pick Frames…)")
         row.addWidget(self.sort_check)
         row.addWidget(self.only_uncertain_check)
+        row.addWidget(self.only_picked_check)
         row.addStretch(1)
         return row
 

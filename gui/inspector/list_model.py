@@ -1,4 +1,4 @@
-"""The image list's proxy with uncertainty: status filter, sort by worst keypoint, 'only uncertain'.
+"""The image list's proxy: status filter, sort by worst keypoint, 'only uncertain', 'only picked'.
 
 It replaces the list panel's StatusFilterModel (same class underneath, so the status combo and
 show_current keep working) and adds the image's uncertainty score to the row text and tooltip.
@@ -18,13 +18,16 @@ _ANY = QModelIndex | QPersistentModelIndex
 
 
 class UncertaintyFilterModel(StatusFilterModel):
-    """Status filter + optional sort by uncertainty (most uncertain first) + optional 'score > 1' filter."""
+    """Status filter + optional sort by uncertainty (most uncertain first) + optional 'score > 1'
+    filter + optional 'picked frames only' filter (the filters combine)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._scores: dict[int, float] = {}
         self._sorted = False
         self._only_uncertain = False
+        self._picked: frozenset[int] = frozenset()
+        self._only_picked = False
 
     @property
     def sorted_by_uncertainty(self) -> bool:
@@ -56,17 +59,32 @@ class UncertaintyFilterModel(StatusFilterModel):
         self._only_uncertain = bool(on)
         self.invalidateFilter()
 
+    @property
+    def only_picked(self) -> bool:
+        return self._only_picked
+
+    def set_picked(self, image_ids) -> None:
+        """Replace the set of picked images (ids; frames chosen to label by Pick Frames)."""
+        self._picked = frozenset(int(i) for i in image_ids)
+        if self._only_picked:
+            self.invalidateFilter()
+
+    def set_only_picked(self, on: bool) -> None:
+        self._only_picked = bool(on)
+        self.invalidateFilter()
+
     # ---- Qt proxy API --------------------------------------------------------------------------
     def filterAcceptsRow(self, source_row: int, source_parent: _ANY) -> bool:  # noqa: N802 (Qt API)
         if not super().filterAcceptsRow(source_row, source_parent):
             return False
-        if not self._only_uncertain:
-            return True
         model = self.sourceModel()
-        if not isinstance(model, ImageListModel):
+        if not (self._only_uncertain or self._only_picked) or not isinstance(model, ImageListModel):
             return True
-        value = self._scores.get(model.record(source_row).id)
-        return value is not None and value > 1.0
+        image_id = model.record(source_row).id
+        if self._only_picked and image_id not in self._picked:
+            return False
+        value = self._scores.get(image_id)
+        return not self._only_uncertain or (value is not None and value > 1.0)
 
     def lessThan(self, left: _ANY, right: _ANY) -> bool:  # noqa: N802 (Qt API)
         """Most uncertain first; unscored images last; ties in project order."""

@@ -2,8 +2,9 @@
 
 The graph is derived from the one network definition (model/nn/hourglass.py) by `torch.export` and
 `openvino.convert_model` (OpenVINO's PyTorch front end; it folds BatchNorm and fuses ReLU/adds itself)
-and saved as OpenVINO IR (`<key>.xml` + `<key>.bin`) in the user cache folder, keyed by a hash of the
-weights, the config, the OpenVINO version and EXPORT_FORMAT. Converting takes seconds (see
+and saved as OpenVINO IR (`<key>.xml` + `<key>.bin`, plus `<key>.ref.npy`: torch fp32's heatmaps on the
+start-up check input) in the user cache folder, keyed by a hash of the weights, the config, the OpenVINO
+and torch versions and EXPORT_FORMAT. Converting takes seconds (see
 bench/README.md); reading and compiling the cached IR takes ~0.2–0.5 s. A cache entry that cannot be
 read is deleted and re-converted (`IrSource.discard`); the runtime's start-up check against torch fp32
 catches the rest.
@@ -74,7 +75,7 @@ def content_key(model: StackedHourglass) -> str:
 
     digest = hashlib.sha256()
     digest.update(json.dumps({"config": model.config.to_dict(), "openvino": ov.__version__,
-                              "format": EXPORT_FORMAT}, sort_keys=True).encode())
+                              "torch": torch.__version__, "format": EXPORT_FORMAT}, sort_keys=True).encode())
     for name, tensor in model.state_dict().items():
         t = tensor.detach().cpu().contiguous().reshape(-1)
         digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
@@ -113,10 +114,36 @@ class IrSource:
                 self._graph = self._convert()
         return self._graph
 
+    @property
+    def reference_path(self) -> Path:
+        return self.xml.with_suffix(".ref.npy")
+
+    def reference(self, compute) -> list[torch.Tensor]:
+        """Torch fp32's heatmaps S × (1, K, h, w) on the start-up check input: read from the cache entry
+        (saves the eager pass, most of a cached start-up), else `compute()`d and written there."""
+        path = self.reference_path
+        with contextlib.suppress(Exception):  # missing, torn or foreign: computed again
+            data = np.load(path, allow_pickle=False)
+            stacks = self.torch_model.config.stacks
+            if data.dtype == np.float32 and data.ndim == 5 and data.shape[0] == stacks:
+                return [torch.from_numpy(d) for d in data]
+        ref = compute()
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.npy")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            np.save(tmp, np.stack([r.numpy() for r in ref]))
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("openvino: cannot write %s (%s)", path, exc)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        return ref
+
     def discard(self) -> None:
         """Forget the graph and delete its cache entry (corrupt or stale): the next graph() converts."""
         log.warning("openvino: discarding cache entry %s", self.xml)
-        for path in (self.xml, self.xml.with_suffix(".bin")):
+        for path in (self.xml, self.xml.with_suffix(".bin"), self.reference_path):
             with contextlib.suppress(OSError):
                 path.unlink()
         self._graph, self.from_cache = None, False

@@ -192,6 +192,7 @@ class _Candidate:
     backend: str
     build: Callable[[], tuple[nn.Module, Callable]]
     retry: Callable[[bool], bool] = lambda failed_check: False  # True if a second try may succeed
+    reference: Callable[[Callable], list[torch.Tensor]] | None = None  # cached fp32 reference, if any
 
 
 def _no_autocast() -> contextlib.AbstractContextManager:
@@ -230,12 +231,17 @@ class _OpenVino:
             return openvino_cpu.OpenVinoNet(self.source().graph(), precision), _no_autocast
 
         def retry(failed_check: bool) -> bool:  # a cached graph that raised or failed fp32: convert afresh
-            if self._source is None or not self._source.from_cache or (failed_check and precision != "fp32"):
+            source = self._source
+            cached = source is not None and (source.from_cache or source.reference_path.is_file())
+            if not cached or (failed_check and precision != "fp32"):
                 return False
-            self._source.discard()
+            source.discard()
             return True
 
-        return _Candidate(f"openvino {precision}", precision, "openvino", build, retry)
+        def reference(compute: Callable[[], list[torch.Tensor]]) -> list[torch.Tensor]:
+            return self.source().reference(compute)
+
+        return _Candidate(f"openvino {precision}", precision, "openvino", build, retry, reference)
 
 
 def _openvino_candidates(model: StackedHourglass, precision: str) -> tuple[list[_Candidate], str | None]:
@@ -271,6 +277,16 @@ def _candidates(model: StackedHourglass, device: torch.device, precision: str, e
     return out, notes
 
 
+def _eager_reference(model: StackedHourglass, x: torch.Tensor) -> list[torch.Tensor]:
+    with torch.inference_mode():
+        return [o.float() for o in model(x)]
+
+
+def _memo(fn: Callable[[], list[torch.Tensor]]) -> Callable[[], list[torch.Tensor]]:
+    value: list = []
+    return lambda: value[0] if value else value.append(fn()) or value[0]
+
+
 def _try(cand: _Candidate, x: torch.Tensor, ref: list[torch.Tensor],
          tol: CheckTolerance) -> tuple[nn.Module, Callable, CheckResult]:
     net, autocast = cand.build()
@@ -281,11 +297,12 @@ def _try(cand: _Candidate, x: torch.Tensor, ref: list[torch.Tensor],
     return net, autocast, compare_heatmaps(ref, out, tol if cand.precision != "fp32" else FP32_TOLERANCE)
 
 
-def _attempt(cand: _Candidate, x: torch.Tensor, ref: list[torch.Tensor], tol: CheckTolerance,
-             notes: list[str]) -> tuple[nn.Module, Callable, CheckResult] | None:
+def _attempt(cand: _Candidate, x: torch.Tensor, eager: Callable[[], list[torch.Tensor]],
+             tol: CheckTolerance, notes: list[str]) -> tuple[nn.Module, Callable, CheckResult] | None:
     """The candidate if it runs and passes the check (a second try when `cand.retry` allows), else None."""
     for _ in range(2):
         try:
+            ref = cand.reference(eager) if cand.reference is not None else eager()
             net, autocast, result = _try(cand, x, ref, tol)
         except Exception as exc:  # noqa: BLE001 - any failure of a candidate means: use the next one
             log.warning("inference runtime: %s failed (%s: %s)", cand.name, type(exc).__name__, exc)
@@ -325,11 +342,10 @@ def prepare_for_inference(
     if compile is None:
         compile = os.environ.get(COMPILE_ENV, "").strip() not in ("", "0")
     x = check_input(model, device)
-    with torch.inference_mode():
-        ref = [o.float() for o in model(x)]
+    eager = _memo(lambda: _eager_reference(model, x))  # OpenVINO reads a cached copy when it has one
     candidates, notes = _candidates(model, device, chosen, engine, bool(compile))
     for cand in candidates:
-        found = _attempt(cand, x, ref, tolerance, notes)
+        found = _attempt(cand, x, eager, tolerance, notes)
         if found is None:
             continue
         net, autocast, result = found

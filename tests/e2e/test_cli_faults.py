@@ -38,6 +38,7 @@ def _commands(db: Path, images: Path, out: Path, openfield: Path) -> dict[str, l
                             "--which", "not-done"],
         "heatmaps": ["heatmaps", str(db), "--checkpoint", str(db), "--out", str(out / "hm")],
         "frames": ["frames", str(db), "--out", str(out / "frames")],
+        "track": ["track", str(db)],
     }
 
 
@@ -54,7 +55,7 @@ WORKS = {"locked": {"info", "export", "export-results"}, "read-only": {"info", "
 SAYS = {"truncated": "project", "bit-flipped": "damaged", "locked": "another process is writing",
         "read-only": "read-only"}
 PROJECT_COMMANDS = {"info", "export", "export-results", "import", "relink", "train", "skeleton",
-                    "predict-project"}
+                    "predict-project", "track"}
 
 
 def _project(openfield: Path, base: Path) -> tuple[Path, Path]:

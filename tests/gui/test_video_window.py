@@ -171,3 +171,26 @@ def test_demo_offers_the_bundled_video(qtbot, window, tmp_path, monkeypatch):
     assert len(window.video.frame_ids) == 2330 and window.video.timeline.isVisible()
     qtbot.waitUntil(lambda: window.session.predictions.model_info is not None, timeout=60000)
     assert window.session.predictions.model_info.name == "checkpoint.pt"
+
+
+def test_only_picked_frames_filter_of_the_image_list(qtbot, opened):
+    w = opened
+    check, view = w.inspector.dock.only_picked_check, w.list_panel.view
+    assert w.video.set_picked([5, 20, 33]) == 3
+
+    def listed() -> list[int]:
+        proxy = view.model()
+        return [proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 1) for r in range(proxy.rowCount())]
+
+    assert len(listed()) == 40
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton)
+    assert check.isChecked()
+    ids = [w.video.frame_ids[k] for k in (5, 20, 33)]
+    qtbot.waitUntil(lambda: listed() == ids, timeout=3000)
+    w.video.set_picked([7])  # a new pick shows up at once
+    qtbot.waitUntil(lambda: listed() == sorted(ids + [w.video.frame_ids[7]]), timeout=3000)
+    row = view.visualRect(view.model().index(2, 0)).center()  # frame 20
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=row)
+    wait_frame(qtbot, w, 20)
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(listed()) == 40, timeout=3000)

@@ -136,3 +136,34 @@ def test_stream_layout_gives_the_single_request_results(tiny, cache, converted):
     assert [o.shape for o in a] == [(5, 3, 16, 16)] * 2
     assert max_rel(b, a) == 0.0
     assert max_rel(reference(tiny, x), a) < 1e-5
+
+
+def test_cached_start_up_reads_the_fp32_reference_instead_of_running_torch(tiny, cache, conversions,
+                                                                           monkeypatch):
+    model = copy.deepcopy(tiny)
+    R.prepare_for_inference(model, "cpu", "fp32")  # fills the entry: graph and reference
+    source = O.IrSource(model)
+    assert source.reference_path.is_file()
+
+    def no_torch(*args, **kwargs):
+        raise AssertionError("the eager reference ran although it was cached")
+
+    monkeypatch.setattr(model, "forward", no_torch)
+    rt = R.prepare_for_inference(model, "cpu", "fp32")
+    assert rt.backend == "openvino" and rt.check.ok and rt.notes == ()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "wrong values"])
+def test_damaged_reference_is_computed_again(tiny, cache, converted, conversions, damage):
+    R.prepare_for_inference(tiny, "cpu", "fp32")
+    path = O.IrSource(tiny).reference_path
+    good = O.np.load(path)
+    if damage == "garbage":
+        path.write_bytes(b"\x93NUMPY torn")
+    else:
+        O.np.save(path, good + 1.0)  # right shape, wrong heatmaps: the fp32 check must fail, not pass
+    rt = R.prepare_for_inference(tiny, "cpu", "fp32")
+    assert rt.backend == "openvino" and rt.check.ok and rt.notes == ()
+    O.np.testing.assert_array_equal(O.np.load(path), good)
+    x = torch.randn(1, 3, 64, 64)
+    assert max_rel(reference(tiny, x), run(rt, x)) < 1e-5
