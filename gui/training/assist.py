@@ -1,9 +1,10 @@
 """Assist mode: the loop runs by itself. After every N newly done images a time-boxed fine-tune of the
 current model runs in the background (a low-priority `hglabel train` child); when it beats the current
 model on its validation frames (the trainer's never-worse gate writes best.pt only then) the new model
-is loaded and re-predicts the images not yet done — keypoints a person set are never overwritten
-(the prediction merge keeps them). One status line says what happened. Off by default; turning it
-off cancels a run in progress.
+is loaded and re-predicts only the not-done images no person has touched (model.project.touched): an
+image with a person's instance, keypoint or box keeps its whole instance list. One status line says
+what happened (how many images were re-predicted, how many touched ones were left). Off by default;
+turning it off cancels a run in progress.
 """
 
 from __future__ import annotations
@@ -88,14 +89,16 @@ class Assist(QObject):
         if not self.enabled or store is None or outcome.out_dir.parents[1] != store.path.parent:
             return  # turned off, or another project is open now: the model stays in its run folder
         message = (outcome.done or {}).get("message", "")
-        self.swap = ModelSwap(self.session, outcome.checkpoint, self)
-        self.swap.predicting.connect(lambda n: self._swapped(message, n))
+        self.swap = ModelSwap(self.session, outcome.checkpoint, self, skip_touched=True)
+        swap = self.swap
+        self.swap.predicting.connect(lambda n: self._swapped(message, n, swap.touched))
         self.swap.failed.connect(lambda text: self._swap_failed(text))
         self.swap.start()
 
-    def _swapped(self, message: str, images: int) -> None:
+    def _swapped(self, message: str, images: int, touched: int) -> None:
         self.swap = None
-        self.status.emit(f"Assist: {message}; re-predicting {images} images not yet done")
+        self.status.emit(f"Assist: {message}; re-predicting {images} images no person touched, "
+                         f"left {touched} touched images as they are")
 
     def _swap_failed(self, text: str) -> None:
         self.swap = None

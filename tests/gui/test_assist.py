@@ -1,6 +1,7 @@
 """Assist end to end with a small model (the demo's backbone, heads zeroed): newly done images → a
 background fine-tune (low priority, the window keeps running) → the better model is loaded → the
-images not yet done are re-predicted, and a keypoint a person set there is unchanged."""
+not-done images no person touched are re-predicted; an image a person touched keeps its whole
+instance list (the person's keypoint and the model's instance beside it)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,11 @@ def test_assist_loop_loads_a_better_model_and_keeps_person_keypoints(
     kps = Keypoints(xy, np.array([2, 0, 0, 0], np.int8), np.full(4, np.nan, np.float32),
                     np.array([True, False, False, False]))
     s.store.apply(E.AddInstance(touched.id, Instance(kps, (300.0, 200.0, 60.0, 50.0), 1.0, Source.HUMAN)))
+    # ... and the old model's instance beside it, which that person left as it was
+    guess = Keypoints(np.array([[120.0, 90.0], [130, 80], [140, 80], [150, 120]]), np.full(4, 2, np.int8),
+                      np.full(4, 0.3, np.float32), np.zeros(4, bool))
+    s.store.apply(E.AddInstance(touched.id, Instance(guess, (100.0, 70.0, 70.0, 70.0), 0.3, Source.MODEL)))
+    before = [_instance_state(i) for i in s.store.instances(touched.id)]
 
     assist = Assist(s, every=1, minutes=None, parent=window,
                     hidden=TrainOptions(device="cpu", threads=1, workers=0, epochs=4, batch_size=4,
@@ -89,9 +95,19 @@ def test_assist_loop_loads_a_better_model_and_keeps_person_keypoints(
     assert outcome.checkpoint is not None, (outcome.message, lines)  # a random model is easy to beat
     qtbot.waitUntil(lambda: Path(queue.model_info.path) == outcome.checkpoint, timeout=60_000)
     qtbot.waitUntil(lambda: queue.batch_request is None and not assist.busy(), timeout=60_000)
-    assert "re-predicting 2 images not yet done" in lines[-1] and "px of the current model" in lines[-1]
+    assert "re-predicting 1 images no person touched, left 1 touched images" in lines[-1], lines
+    assert "px of the current model" in lines[-1]
     (pred,) = s.store.instances(untouched.id)  # re-predicted by the new model
     assert pred.source == Source.MODEL and (pred.keypoints.vis > 0).any()
-    (kept,) = s.store.instances(touched.id)
+    after = s.store.instances(touched.id)
+    assert [_instance_state(i) for i in after] == before  # not re-predicted: every instance as it was
+    kept = next(i for i in after if i.source == Source.HUMAN)
     assert kept.keypoints.xy[0].tolist() == [321.0, 222.0] and kept.keypoints.human[0]
-    assert not kept.keypoints.human[1:].any()  # the others came from the new model
+    assert not kept.keypoints.human[1:].any() and not kept.keypoints.vis[1:].any()  # nothing filled in
+
+
+def _instance_state(inst: Instance) -> tuple:
+    """What a re-prediction would change in an instance: id, source, box, every keypoint."""
+    k = inst.keypoints
+    return (inst.instance_id, str(inst.source), tuple(inst.box), k.xy.tolist(), k.vis.tolist(),
+            k.human.tolist())
