@@ -11,7 +11,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +65,7 @@ class RescanReport:
 
 
 _IMAGE_COLUMNS = "id, path, status, width, height, missing"
+_READABLE_PRAGMAS = ("journal_mode", "synchronous", "page_count", "max_page_count")
 _STATUS_OF = {str(s): s for s in ReviewStatus}  # faster than ReviewStatus(value) for 10 000 rows
 
 
@@ -261,6 +262,22 @@ class ProjectStore:
         """Checkpoint the WAL into the database file and fsync it (e.g. on idle or before a backup)."""
         with self._lock:
             self._conn.execute("PRAGMA wal_checkpoint(FULL)")
+
+    # ---- diagnostics (the public hooks tests use instead of the connection) ---------------------
+    def pragma(self, name: str, value: int | None = None) -> int | str:
+        """The connection's PRAGMA `name` (journal_mode, synchronous, page_count, max_page_count).
+        value sets max_page_count only: a size cap that fails writes as a full disk does."""
+        if name not in _READABLE_PRAGMAS or (value is not None and name != "max_page_count"):
+            raise ValueError(f"pragma {name!r} cannot be {'set' if value is not None else 'read'} here")
+        with self._lock:
+            if value is not None:
+                self._conn.execute(f"PRAGMA max_page_count = {int(value)}")
+            return self._conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    def trace(self, callback: Callable[[str], None] | None) -> None:
+        """Pass every SQL statement this store runs to callback (diagnostics, tests); None stops."""
+        with self._lock:
+            self._conn.set_trace_callback(callback)
 
     # ---- images --------------------------------------------------------------------------------
     def images(

@@ -189,11 +189,11 @@ def test_case2_full_disk_refuses_the_edit_whole_and_the_store_recovers(openfield
     db, _ = imported_project(openfield, tmp_path)
     with ProjectStore.open(db) as store:
         rec = store.images()[0]
-        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-        store._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+        pages = store.pragma("page_count")
+        store.pragma("max_page_count", pages)  # SQLite's own "disk is full"
         copy = dataclasses.replace(store.instances(rec.id)[0], instance_id=None)
         with pytest.raises(ProjectError, match="disk is full.*nothing was changed; free disk space"):
             store.apply(E.Batch((E.AddInstance(rec.id, copy),) * 400, "many"))
         assert len(store.instances(rec.id)) == 1  # nothing of the batch landed
-        store._conn.execute("PRAGMA max_page_count = 1073741823")
+        store.pragma("max_page_count", 1073741823)
         store.apply(_move_first(store))  # no transaction was left open: the next edit lands

@@ -71,9 +71,11 @@ def test_newer_and_foreign_files_are_refused(tmp_path):
 
 def test_store_uses_wal_and_requested_durability(tmp_path):
     with ProjectStore.create(tmp_path / "p.db", tmp_path, SK, durability="full") as store:
-        conn = store._conn
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store.pragma("journal_mode") == "wal"
+        assert store.pragma("synchronous") == 2  # FULL
+        other = sqlite3.connect(tmp_path / "p.db")  # WAL is a property of the file itself
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        other.close()
     with pytest.raises(ValueError):
         ProjectStore.open(tmp_path / "p.db", durability="sometimes")
 
@@ -116,7 +118,7 @@ def test_marking_done_commits_with_full_sync(tmp_path):
     (tmp_path / "a.png").write_bytes(b"")
     with ProjectStore.create(tmp_path / "p.db", tmp_path, SK) as store:
         statements: list[str] = []
-        store._conn.set_trace_callback(statements.append)
+        store.trace(statements.append)
         image_id = store.images()[0].id
         store.apply(SetStatus(image_id, ReviewStatus.UNLABELLED, ReviewStatus.IN_REVIEW))
         assert not any("synchronous" in s for s in statements)
@@ -125,6 +127,17 @@ def test_marking_done_commits_with_full_sync(tmp_path):
         assert sync == ["PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL"]
         between = statements[statements.index(sync[0]):statements.index(sync[1])]
         assert "BEGIN IMMEDIATE" in between and "COMMIT" in between
-        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # back to NORMAL
+        store.trace(None)
+        assert store.pragma("synchronous") == 1  # back to NORMAL
         store.sync()
         assert store.image(image_id).status == ReviewStatus.DONE
+
+
+def test_pragma_hook_reads_and_caps_only_what_it_names(tmp_path):
+    with ProjectStore.create(tmp_path / "p.db", tmp_path, SK, scan=False) as store:
+        pages = store.pragma("page_count")
+        assert store.pragma("max_page_count", pages + 5) == pages + 5
+        with pytest.raises(ValueError, match="synchronous"):
+            store.pragma("synchronous", 0)
+        with pytest.raises(ValueError, match="cache_size"):
+            store.pragma("cache_size")
