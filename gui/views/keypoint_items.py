@@ -15,6 +15,10 @@ from gui.views.style import OverlayStyle, qcolor
 if TYPE_CHECKING:
     from gui.views.keypoint_layer import KeypointLayer
 
+ABSENT_COLOR = QColor(190, 190, 190)
+ABSENT_UNDER = QColor(0, 0, 0, 150)
+ABSENT_SCALE = 0.7  # an absent suggestion's marker is smaller than a prediction's
+
 
 @dataclass
 class PointState:
@@ -26,13 +30,15 @@ class PointState:
     selected: bool = False
     instance_selected: bool = False
     flagged: bool = False  # the review policy flags it (a model keypoint under the threshold)
+    absent: bool = False  # the model's "probably absent" suggestion (v = 0 at its peak)
 
 
 class KeypointItem(QGraphicsObject):
     """One keypoint, drawn at constant screen size; a drag moves only this keypoint.
 
     Confirmed (human) keypoints are filled discs in the keypoint's colour (a ring when occluded);
-    predictions are diamonds filled with their confidence colour, ringed red when under the threshold.
+    predictions are diamonds filled with their confidence colour, ringed red when under the threshold;
+    "probably absent" suggestions (v = 0) are smaller hollow grey diamonds with a dashed outline.
     """
 
     def __init__(self, layer: KeypointLayer, instance: int, k: int, name: str, color: QColor,
@@ -55,12 +61,30 @@ class KeypointItem(QGraphicsObject):
         self._label.setPos(self.radius + 3, -self.radius - 14)
         self._label.setVisible(False)
         conf = "" if math.isnan(state.confidence) else f" {state.confidence:.2f}"
-        who = "confirmed" if state.human else "predicted"
+        who = "probably absent" if state.absent else "confirmed" if state.human else "predicted"
         self.setToolTip(f"{name} ({who}, v={state.vis}){conf}")
 
     @property
     def radius(self) -> float:
-        return self.style.point_size / 2.0 * (1.35 if self.state.selected else 1.0)
+        size = self.style.point_size / 2.0 * (ABSENT_SCALE if self.state.absent else 1.0)
+        return size * (1.35 if self.state.selected else 1.0)
+
+    def outline_pen(self) -> QPen:
+        """The pen of the keypoint's marker outline (what tells the kinds apart besides the fill)."""
+        if self.state.absent:
+            return QPen(ABSENT_COLOR, 1.5, Qt.PenStyle.DashLine)
+        if self.state.human:
+            return QPen(self.color, 3.0) if self.state.vis == 1 else QPen(QColor(255, 255, 255), 1.5)
+        line = Qt.PenStyle.SolidLine if self.state.vis == 2 else Qt.PenStyle.DotLine
+        return QPen(self.color, 2.0, line)
+
+    def fill(self) -> QBrush:
+        """The marker's fill: none for an absent suggestion."""
+        if self.state.absent:
+            return QBrush(Qt.BrushStyle.NoBrush)
+        if self.state.human:
+            return QBrush(QColor(0, 0, 0, 90)) if self.state.vis == 1 else QBrush(self.color)
+        return QBrush(self.style.confidence_color(self.state.confidence))
 
     @property
     def flagged(self) -> bool:
@@ -96,21 +120,10 @@ class KeypointItem(QGraphicsObject):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(QPointF(0, 0), r + 3.5, r + 3.5)
         if self.state.human:
-            self._paint_confirmed(painter, r)
-        else:
-            self._paint_predicted(painter, r)
-
-    def _paint_confirmed(self, painter: QPainter, r: float) -> None:
-        if self.state.vis == 1:
-            painter.setPen(QPen(self.color, 3.0))
-            painter.setBrush(QBrush(QColor(0, 0, 0, 90)))
-        else:
-            painter.setPen(QPen(QColor(255, 255, 255), 1.5))
-            painter.setBrush(QBrush(self.color))
-        painter.drawEllipse(QPointF(0, 0), r, r)
-
-    def _paint_predicted(self, painter: QPainter, r: float) -> None:
-        fill = self.style.confidence_color(self.state.confidence)
+            painter.setPen(self.outline_pen())
+            painter.setBrush(self.fill())
+            painter.drawEllipse(QPointF(0, 0), r, r)
+            return
         if self.flagged:
             painter.setPen(QPen(qcolor(self.style.low_color), 2.0, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -121,9 +134,12 @@ class KeypointItem(QGraphicsObject):
         diamond.lineTo(0, r)
         diamond.lineTo(-r, 0)
         diamond.closeSubpath()
-        line = Qt.PenStyle.SolidLine if self.state.vis == 2 else Qt.PenStyle.DotLine
-        painter.setPen(QPen(self.color, 2.0, line))
-        painter.setBrush(QBrush(fill))
+        if self.state.absent:  # a dark under-stroke keeps the dashed grey visible on a bright floor
+            painter.setPen(QPen(ABSENT_UNDER, 3.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(diamond)
+        painter.setPen(self.outline_pen())
+        painter.setBrush(self.fill())
         painter.drawPath(diamond)
 
     # ---- interaction -------------------------------------------------------------------------

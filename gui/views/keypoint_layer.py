@@ -8,6 +8,7 @@ until the mouse is released. A tracked instance's box and tag take its track's c
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QLineF, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject, QGraphicsRectItem
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject,
 from gui.views.box_handles import CORNERS, BoxHandle
 from gui.views.keypoint_items import InstanceTag, KeypointItem, PointState
 from gui.views.style import OverlayStyle, qcolor, track_color, track_name
-from model.annotations.review import ReviewPolicy
+from model.annotations.review import ReviewPolicy, absent_suggestions
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance
 
@@ -123,11 +124,11 @@ class KeypointLayer(QGraphicsObject):
                 edges.append((a, b, line))
                 self._children.append(line)
         self._edges[index] = edges
-        flags = self._review.flags(kp)
-        for k in sorted(shown):
+        flags, absent = self._review.flags(kp), absent_suggestions(kp)
+        for k in sorted(shown | {int(k) for k in np.flatnonzero(absent)}):  # absent ones: no edges
             state = PointState(int(kp.vis[k]), float(kp.confidence[k]), bool(kp.human[k]),
                                selected=is_selected and k == selected_k, instance_selected=is_selected,
-                               flagged=bool(flags[k]))
+                               flagged=bool(flags[k]), absent=bool(absent[k]))
             color = qcolor(skeleton.colors[k])
             item = KeypointItem(self, index, k, skeleton.keypoints[k], color, state, style)
             item.setPos(float(kp.xy[k, 0]), float(kp.xy[k, 1]))

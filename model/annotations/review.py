@@ -41,6 +41,11 @@ class ReviewPolicy:
     def unconfirmed(self, keypoints: Keypoints) -> np.ndarray:
         """(K,) bool: what marking the image done would confirm unseen: flagged model keypoints and
         the model's "probably absent" suggestions (v = 0 with a prediction's confidence)."""
-        absent = (keypoints.vis == 0) & ~keypoints.human & np.isfinite(keypoints.confidence)
-        return self.flags(keypoints) | absent
+        return self.flags(keypoints) | absent_suggestions(keypoints)
+
+
+def absent_suggestions(keypoints: Keypoints) -> np.ndarray:
+    """(K,) bool: the model's "probably absent" keypoints (v = 0, not a person's, with a prediction's
+    confidence; their xy is where the model's peak was). An unlabelled keypoint has NaN confidence."""
+    return (keypoints.vis == 0) & ~keypoints.human & np.isfinite(keypoints.confidence)
 
