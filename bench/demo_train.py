@@ -57,12 +57,13 @@ def export(run_dir: Path, asset: Path) -> None:
     half = {k: (v.half() if v.is_floating_point() else v) for k, v in bundle.state_dict.items()}
     meta = {
         "epoch": bundle.meta.get("epoch"), "step": bundle.meta.get("step"), "val": bundle.meta.get("val"),
-        "train": bundle.meta.get("train"), "sigma": bundle.meta.get("sigma"), "weights_dtype": "float16",
+        "train": bundle.meta.get("train"), "weights_dtype": "float16",
         "trained_on": "DeepLabCut openfield-Pranav-2018-10-30 frames img0000-img0079 (LGPL-3.0), "
                       "see assets/demo/ATTRIBUTION.md",
         "torch": str(torch.__version__),
     }
-    save_checkpoint(asset, half, bundle.config, bundle.skeleton, bundle.normalization, meta)
+    save_checkpoint(asset, half, bundle.config, bundle.skeleton, bundle.normalization, meta,
+                    heatmap=bundle.heatmap)
     print(f"wrote {asset} ({asset.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
 
 

@@ -82,8 +82,8 @@ def register(subparsers) -> None:
                         help="crops per forward pass (default 8)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto")
     parser.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop")
-    parser.add_argument("--decode", default="dark", choices=("dark", "argmax"),
-                        help="heatmap peak decoding (default dark: sub-pixel)")
+    parser.add_argument("--decode", default=None, choices=("dark", "argmax"),
+                        help="heatmap peak decoding (default: the checkpoint's, dark = sub-pixel)")
     parser.add_argument("--csv", action="store_true",
                         help="video: also write RESULTS.csv in DeepLabCut's layout")
     parser.add_argument("--no-track", dest="track", action="store_false",

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from model.annotations.skeleton import Skeleton
+from model.codec.spec import HeatmapSpec
 from model.codec.transforms import warp_image
 from model.finder.centres import FINDER_KIND, FINDER_SIGMA, centre_targets, instance_centre
 from model.infer.checkpoint import save_checkpoint
@@ -124,9 +125,10 @@ def _schedule_step(step: int, total: int, start: float, cfg: FinderConfig) -> in
 
 def _save(net, config: HourglassConfig, norm: Normalization, cfg: FinderConfig, images: list[FinderImage],
           step: int, epoch: int, loss: float) -> None:
-    meta = {"kind": FINDER_KIND, "crop_size": crop_size(images), "sigma": FINDER_SIGMA, "steps": step,
+    meta = {"kind": FINDER_KIND, "crop_size": crop_size(images), "steps": step,
             "epochs": epoch + 1, "train_images": len(images), "train_loss": loss}
-    save_checkpoint(cfg.out, net.eval(), config, FINDER_SKELETON, norm, meta)
+    spec = HeatmapSpec(tuple(config.input_size), config.stride, FINDER_SIGMA)
+    save_checkpoint(cfg.out, net.eval(), config, FINDER_SKELETON, norm, meta, heatmap=spec)
 
 
 def train_finder(images: list[FinderImage], cfg: FinderConfig, progress: Progress | None = None) -> Path:

@@ -21,6 +21,7 @@ from torch import nn
 
 from model.annotations.presets import resolve_skeleton
 from model.annotations.skeleton import Skeleton, SkeletonError
+from model.codec.spec import HeatmapSpec, HeatmapSpecError
 from model.errors import HglabelError
 from model.infer.layout import LayoutError, config_differences, fill_and_check, infer_config, strip_prefixes
 from model.infer.normalization import Normalization
@@ -61,6 +62,20 @@ class ModelBundle:
     meta: dict = field(default_factory=dict)
     source: str = ""  # file the bundle was read from ("" when built in memory)
     finder: ModelBundle | None = None  # the instance finder the file holds beside the pose network
+    heatmap: HeatmapSpec | None = None  # how targets were made and heatmaps decode; None: the defaults
+
+    def __post_init__(self) -> None:
+        spec = self.heatmap or default_heatmap_spec(self.config)
+        if spec.input_size != tuple(self.config.input_size) or spec.stride != self.config.stride:
+            raise CheckpointError(
+                f"{self.source or 'checkpoint'}: heatmap spec {spec.input_size} / stride {spec.stride} "
+                f"does not fit the network's {tuple(self.config.input_size)} / stride {self.config.stride}")
+        object.__setattr__(self, "heatmap", spec)
+
+
+def default_heatmap_spec(config: HourglassConfig) -> HeatmapSpec:
+    """The spec of a checkpoint that stores none (older files, pytorch-pose): sigma 1, DARK, box × 1.25."""
+    return HeatmapSpec(tuple(config.input_size), config.stride)
 
 
 # ---- loading -------------------------------------------------------------------------------------
@@ -165,12 +180,18 @@ def _own_bundle(raw: dict, path: Path, skeleton: Skeleton | None) -> ModelBundle
     state = fill_and_check(strip_prefixes(raw["state_dict"]), config)
     chosen = skeleton or file_skeleton
     _check_keypoints(path, config, chosen)
+    spec = None
+    if raw.get("heatmap") is not None:
+        try:
+            spec = HeatmapSpec.from_dict(raw["heatmap"])
+        except HeatmapSpecError as exc:
+            raise CheckpointError(f"{path}: {exc}") from exc
     finder = None
     if raw.get("finder") is not None:
         if not isinstance(raw["finder"], dict):
             raise CheckpointError(f"{path}: 'finder' must be a dictionary")
         finder = _own_bundle({"version": version, **raw["finder"]}, path, None)
-    return ModelBundle(config, chosen, norm, state, dict(meta), str(path), finder)
+    return ModelBundle(config, chosen, norm, state, dict(meta), str(path), finder, spec)
 
 
 def _pytorch_pose_meta(raw: dict) -> dict:
@@ -264,7 +285,7 @@ def _plain(value: object) -> object:
 
 
 def _payload(model_or_state_dict: nn.Module | dict, config: HourglassConfig, skeleton: Skeleton,
-             normalization: Normalization, meta: dict | None) -> dict:
+             normalization: Normalization, meta: dict | None, heatmap: HeatmapSpec | None) -> dict:
     if isinstance(model_or_state_dict, StackedHourglass) and model_or_state_dict.config != config:
         raise ValueError(f"model config {model_or_state_dict.config} differs from {config}")
     raw_state = model_or_state_dict
@@ -277,9 +298,13 @@ def _payload(model_or_state_dict: nn.Module | dict, config: HourglassConfig, ske
                          f"{skeleton.num_keypoints}")
     meta = dict(meta or {})
     _check_meta(meta)
+    spec = heatmap or default_heatmap_spec(config)
+    if spec.input_size != tuple(config.input_size) or spec.stride != config.stride:
+        raise ValueError(f"heatmap spec {spec} does not fit {config}")
     return {
         "format": FORMAT, "version": VERSION, "config": config.to_dict(), "skeleton": skeleton.to_dict(),
         "normalization": normalization.to_dict(), "state_dict": state, "meta": _plain(meta),
+        "heatmap": spec.to_dict(),
     }
 
 
@@ -291,15 +316,17 @@ def save_checkpoint(
     normalization: Normalization,
     meta: dict | None = None,
     finder: ModelBundle | None = None,
+    heatmap: HeatmapSpec | None = None,
 ) -> Path:
     """Write our self-describing checkpoint atomically (model.io.atomic); returns the path.
 
-    `finder` (an instance finder's bundle) is stored beside the network: one file to predict with."""
+    `finder` (an instance finder's bundle) is stored beside the network: one file to predict with.
+    `heatmap`: the spec the network was trained with (default: `default_heatmap_spec(config)`)."""
     path = Path(path)
-    payload = _payload(model_or_state_dict, config, skeleton, normalization, meta)
+    payload = _payload(model_or_state_dict, config, skeleton, normalization, meta, heatmap)
     if finder is not None:
         payload["finder"] = _payload(finder.state_dict, finder.config, finder.skeleton, finder.normalization,
-                                     finder.meta)
+                                     finder.meta, finder.heatmap)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path) as handle:
         torch.save(payload, handle)
@@ -314,7 +341,8 @@ def combine_checkpoints(pose: str | Path, finder: str | Path, out: str | Path) -
     if finder_bundle.meta.get("kind") != "instance-finder":
         raise CheckpointError(f"{finder}: holds no instance finder (train one with hglabel train --finder)")
     return save_checkpoint(out, pose_bundle.state_dict, pose_bundle.config, pose_bundle.skeleton,
-                           pose_bundle.normalization, pose_bundle.meta, finder=finder_bundle)
+                           pose_bundle.normalization, pose_bundle.meta, finder=finder_bundle,
+                           heatmap=pose_bundle.heatmap)
 
 
 def build_model(bundle: ModelBundle) -> StackedHourglass:

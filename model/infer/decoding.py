@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.codec.flip import flip_heatmaps
-from model.codec.heatmap import decode_heatmaps
+from model.codec.spec import HeatmapSpec
 from model.codec.transforms import apply_affine, compose_affine, input_to_heatmap_affine, invert_affine
 
 
@@ -34,19 +34,21 @@ def merge_flipped(plain: np.ndarray, flipped: np.ndarray, flip_index: np.ndarray
 
 
 def flip_disagreement(
-    plain: np.ndarray, flipped: np.ndarray, flip_index: np.ndarray, hm_to_image: np.ndarray, method: str
+    plain: np.ndarray, flipped: np.ndarray, flip_index: np.ndarray, hm_to_image: np.ndarray,
+    spec: HeatmapSpec, method: str | None = None,
 ) -> np.ndarray:
     """(N, K) float64 image-px distance between keypoints decoded from the final-stack heatmaps
     (N, K, h, w) of the crops and of the mirrored crops mapped back."""
-    xy_plain, _ = decode_heatmaps(plain, method)
-    xy_back, _ = decode_heatmaps(flip_heatmaps(flipped, flip_index), method)
+    xy_plain, _ = spec.decode(plain, method)
+    xy_back, _ = spec.decode(flip_heatmaps(flipped, flip_index), method)
     diff = to_image(xy_plain, hm_to_image) - to_image(xy_back, hm_to_image)
     return np.hypot(diff[..., 0], diff[..., 1])
 
 
 def decode_stacks(
-    heatmaps: np.ndarray, hm_to_image: np.ndarray, method: str
+    heatmaps: np.ndarray, hm_to_image: np.ndarray, spec: HeatmapSpec, method: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Heatmaps (N, S, K, h, w) → (keypoints (N, S, K, 2) float64 image px, peaks (N, S, K) float32)."""
-    coords, peaks = decode_heatmaps(heatmaps, method)
+    """Heatmaps (N, S, K, h, w) → (keypoints (N, S, K, 2) float64 image px, peaks (N, S, K) float32),
+    decoded by `spec` (its decoder unless `method` names another)."""
+    coords, peaks = spec.decode(heatmaps, method)
     return to_image(coords, hm_to_image), peaks.astype(np.float32)

@@ -19,7 +19,7 @@ from torch import nn
 
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Prediction
-from model.codec.transforms import BOX_PADDING, WHOLE_IMAGE_PADDING
+from model.codec.transforms import WHOLE_IMAGE_PADDING
 from model.device import describe_device, resolve_device
 from model.infer.absent import absent_mask, thresholds_from_meta
 from model.infer.checkpoint import ModelBundle, build_model, load_checkpoint
@@ -74,11 +74,11 @@ class Predictor:
         checkpoint: str | Path | ModelBundle,
         device: str | torch.device = "auto",
         flip_test: bool = False,
-        decode: str = "dark",
+        decode: str | None = None,
         *,
         skeleton: Skeleton | str | Path | None = None,
         network: nn.Module | None = None,
-        padding: float = BOX_PADDING,
+        padding: float | None = None,
         whole_image_padding: float = WHOLE_IMAGE_PADDING,
         refine_min_confidence: float = 0.1,
         engine: str | None = None,
@@ -87,15 +87,18 @@ class Predictor:
         """`skeleton` is passed to load_checkpoint (required for pytorch-pose files); `network`
         replaces the bundle's weights with a ready module of the same config (e.g. during training);
         `engine` "auto" (default, env HGLABEL_ENGINE) | "openvino" | "torch" (see model.infer.runtime);
-        `finder`: an instance-finder checkpoint (default: the one the checkpoint holds, if any)."""
-        if decode not in DECODE_METHODS:
+        `finder`: an instance-finder checkpoint (default: the one the checkpoint holds, if any).
+        `decode` and `padding` default to the checkpoint's heatmap spec (`bundle.heatmap`)."""
+        if decode is not None and decode not in DECODE_METHODS:
             raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
         bundle = checkpoint if isinstance(checkpoint, ModelBundle) else load_checkpoint(checkpoint, skeleton)
         self.bundle = bundle
         self.config = bundle.config
         self.skeleton = bundle.skeleton
-        self.flip_test, self.decode = bool(flip_test), decode
-        self.padding, self.whole_image_padding = float(padding), float(whole_image_padding)
+        self.spec = bundle.heatmap
+        self.flip_test, self.decode = bool(flip_test), decode or self.spec.decoder
+        self.padding = float(self.spec.padding if padding is None else padding)
+        self.whole_image_padding = float(whole_image_padding)
         self.refine_min_confidence = float(refine_min_confidence)
         self.device = resolve_device(device)
         self.device_name = describe_device(self.device)
@@ -179,10 +182,10 @@ class Predictor:
         if self.flip_test:
             flipped = self._run(np.ascontiguousarray(crops[:, :, ::-1]))
             disagreement = flip_disagreement(
-                heatmaps[:, -1], flipped[:, -1], self._flip_index, hm_to_image, self.decode
+                heatmaps[:, -1], flipped[:, -1], self._flip_index, hm_to_image, self.spec, self.decode
             )
             heatmaps = merge_flipped(heatmaps, flipped, self._flip_index)
-        stack_xy, peaks = decode_stacks(heatmaps, hm_to_image, self.decode)
+        stack_xy, peaks = decode_stacks(heatmaps, hm_to_image, self.spec, self.decode)
         return [
             Prediction(
                 keypoints=stack_xy[i, -1], confidence=peaks[i, -1], stack_heatmaps=heatmaps[i],
@@ -211,7 +214,7 @@ class Predictor:
 
 
 def load_predictor(path: str | Path, project_skeleton: Skeleton | None, device: str = "auto",
-                   flip_test: bool = False, decode: str = "dark") -> Predictor:
+                   flip_test: bool = False, decode: str | None = None) -> Predictor:
     """A Predictor for a project: our own format keeps its skeleton (whose keypoints must be the
     project's); a pytorch-pose file takes the project's skeleton. Raises CheckpointError or ValueError."""
     from model.infer.checkpoint import SkeletonNeededError

@@ -17,18 +17,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from model.codec.flip import flip_affine
-from model.codec.heatmap import encode_heatmaps
+from model.codec.spec import HeatmapSpec
 from model.codec.transforms import (
     BOX_PADDING,
     WHOLE_IMAGE_PADDING,
     apply_affine,
     compose_affine,
     crop_affine,
-    input_to_heatmap_affine,
     warp_image,
 )
-
-SIGMA = 1.0  # target Gaussian sigma in heatmap pixels (the predictor's DARK decoding assumes 1.0)
 
 
 @dataclass(frozen=True)
@@ -80,9 +77,11 @@ def sample_params(rng: np.random.Generator, cfg: AugmentConfig) -> CropParams:
 
 
 def sample_affine(
-    box_xywh: np.ndarray, image_size: tuple[int, int], input_size: tuple[int, int], params: CropParams
+    box_xywh: np.ndarray, image_size: tuple[int, int], input_size: tuple[int, int], params: CropParams,
+    padding: float = BOX_PADDING,
 ) -> np.ndarray:
-    """Image → network-input (2, 3) float64 affine for one sample (flip included)."""
+    """Image → network-input (2, 3) float64 affine for one sample (flip included); `padding`: the
+    box crop's (the heatmap spec's), scaled by the sample's scale."""
     if params.whole_image:
         w, h = image_size
         box = np.array([-0.5, -0.5, float(w), float(h)])
@@ -91,7 +90,7 @@ def sample_affine(
         box = np.asarray(box_xywh, np.float64).copy()
         box[0] += params.shift[0] * box[2]
         box[1] += params.shift[1] * box[3]
-        padding = BOX_PADDING * params.scale
+        padding = padding * params.scale
     m = crop_affine(box, input_size, padding=padding, rotation_deg=params.rotation_deg)
     if params.flip:
         m = compose_affine(flip_affine(input_size[0]), m)
@@ -113,26 +112,24 @@ def make_sample(
     xy: np.ndarray,
     vis: np.ndarray,
     box_xywh: np.ndarray,
-    input_size: tuple[int, int],
-    stride: int,
+    spec: HeatmapSpec,
     flip_index: np.ndarray,
     params: CropParams,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One training sample.
+    """One training sample, its crop and targets made by `spec` (input size, padding, stride, sigma).
 
     image (H, W, 3) uint8 RGB; xy (K, 2) float64 image px; vis (K,) COCO visibility (0 = unlabelled,
     which gets weight 0); box_xywh (4,). Returns (crop (h, w, 3) uint8, targets (K, h/s, w/s)
     float32, weights (K,) float32).
     """
     h_img, w_img = image.shape[:2]
-    m = sample_affine(box_xywh, (w_img, h_img), input_size, params)
-    crop = photometric(warp_image(image, m, input_size), params)
-    pts = apply_affine(compose_affine(input_to_heatmap_affine(stride), m), np.asarray(xy, np.float64))
+    m = sample_affine(box_xywh, (w_img, h_img), spec.input_size, params, spec.padding)
+    crop = photometric(warp_image(image, m, spec.input_size), params)
+    pts = apply_affine(m, np.asarray(xy, np.float64))
     v = np.asarray(vis)
     if params.flip:
         pts, v = pts[flip_index], v[flip_index]
-    hm_size = (input_size[0] // stride, input_size[1] // stride)
-    targets, weights = encode_heatmaps(pts, v, hm_size, sigma=SIGMA)
+    targets, weights = spec.encode(pts, v)
     return crop, targets, weights
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
+from model.codec.spec import HeatmapSpec
 from model.infer.normalization import Normalization
 from model.io.frames import read_source
 from model.train.augment import AugmentConfig, make_sample, sample_params, sample_rng
@@ -50,12 +51,10 @@ class ImageCache:
 class KeypointDataset(Dataset):
     """Items → dicts of image (3, h, w) float32 normalised, target (K, h/4, w/4) float32, weight (K,)."""
 
-    def __init__(self, items: list[TrainItem], input_size: tuple[int, int], stride: int,
-                 flip_index: np.ndarray, normalization: Normalization, augment: AugmentConfig,
-                 seed: int = 0) -> None:
+    def __init__(self, items: list[TrainItem], spec: HeatmapSpec, flip_index: np.ndarray,
+                 normalization: Normalization, augment: AugmentConfig, seed: int = 0) -> None:
         self.items = items
-        self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.stride = int(stride)
+        self.spec = spec
         self.flip_index = np.asarray(flip_index, np.int64)
         self.augment = augment
         self.seed = int(seed)
@@ -74,8 +73,8 @@ class KeypointDataset(Dataset):
         item = self.items[index]
         image = self.cache.get(item.image_path)
         params = sample_params(sample_rng(self.seed, self.epoch, index), self.augment)
-        crop, target, weight = make_sample(image, item.xy, item.vis, item.box, self.input_size,
-                                           self.stride, self.flip_index, params)
+        crop, target, weight = make_sample(image, item.xy, item.vis, item.box, self.spec,
+                                           self.flip_index, params)
         chw = crop.transpose(2, 0, 1).astype(np.float32) * self._scale + self._shift
         return {
             "image": torch.from_numpy(np.ascontiguousarray(chw, np.float32)),

@@ -61,7 +61,7 @@ class Gate:
     def _validate(self, trainer, items: list[TrainItem], calibrate: bool = True) -> tuple[dict, dict]:
         details: dict = {}
         metrics = validate(trainer.net, items, trainer.config, trainer.skeleton, trainer.norm,
-                           str(trainer.dev), trainer.dataset.cache, details=details)
+                           str(trainer.dev), trainer.dataset.cache, details=details, spec=trainer.spec)
         if calibrate and details:
             vis = np.stack([it.vis for it in items])
             self.thresholds = [float(t) for t in calibrate_thresholds(details["confidence"], vis)]

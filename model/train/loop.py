@@ -27,7 +27,6 @@ from model.device import resolve_device
 from model.infer.checkpoint import save_checkpoint
 from model.io.atomic import copy_atomic
 from model.train import distributed as D
-from model.train.augment import SIGMA
 from model.train.config import TrainConfig, lr_at
 from model.train.data import TrainItem
 from model.train.dataset import KeypointDataset, ResumableSampler, make_loader
@@ -35,7 +34,17 @@ from model.train.gate import Gate
 from model.train.loss import heatmap_loss
 from model.train.plan import MIN_PLANNED_STEPS, PROBE_WARMUP, Budget, PlanError, warmup_for
 from model.train.progress import Progress
-from model.train.state import BEST, LAST, STATE, Position, fine_tunes, init_model, load_resume, save_state
+from model.train.state import (
+    BEST,
+    LAST,
+    STATE,
+    Position,
+    fine_tunes,
+    heatmap_spec_for,
+    init_model,
+    load_resume,
+    save_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +126,7 @@ class Trainer:
         self.stop = stop or StopFlag()
         self.dev = self.ctx.device
         net, self.config, self.norm = init_model(cfg, skeleton)
+        self.spec = heatmap_spec_for(cfg, self.config)
         self.mixed = cfg.precision == "mixed" or (cfg.precision == "auto" and self.dev.type == "cuda")
         self.mem_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.net = net.to(self.dev).to(memory_format=self.mem_format)
@@ -135,8 +145,8 @@ class Trainer:
 
     def _setup_data(self) -> None:
         cfg, ctx = self.cfg, self.ctx
-        self.dataset = KeypointDataset(self.train_items, self.config.input_size, self.config.stride,
-                                       self.skeleton.flip_index(), self.norm, cfg.augment, cfg.seed)
+        self.dataset = KeypointDataset(self.train_items, self.spec, self.skeleton.flip_index(), self.norm,
+                                       cfg.augment, cfg.seed)
         self.sampler = ResumableSampler(len(self.dataset), ctx.rank, ctx.world_size, cfg.seed)
         self.batch_size = min(cfg.batch_size, self.sampler.per_rank)
         if self.batch_size < 2:
@@ -331,11 +341,12 @@ class Trainer:
 
     def _save(self, path: Path, metrics: dict, train_loss: float | None = None) -> None:
         meta = {"epoch": self.pos.epoch, "step": self.pos.step, "batch_in_epoch": self.pos.batch_in_epoch,
-                "train_loss": train_loss, "val": metrics, "sigma": SIGMA, "train": self.cfg.to_meta(),
+                "train_loss": train_loss, "val": metrics, "train": self.cfg.to_meta(),
                 "train_instances": len(self.train_items), "val_instances": len(self.val_items),
                 "val_images": self.gate.val_image_count(), "baseline_val": self.pos.baseline or {}}
         meta.update(self.gate.checkpoint_meta())
-        save_checkpoint(path, self.net, self.config, self.skeleton, self.norm, finite_or_none(meta))
+        save_checkpoint(path, self.net, self.config, self.skeleton, self.norm, finite_or_none(meta),
+                        heatmap=self.spec)
 
     def _write_digest(self) -> None:
         folder = os.environ.get(DIGEST_ENV)

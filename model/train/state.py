@@ -10,15 +10,16 @@ resumes (last.pt may then be one save older or newer; --resume reads only the st
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from model.annotations.skeleton import Skeleton
+from model.codec.spec import HeatmapSpec
 from model.errors import HglabelError
-from model.infer.checkpoint import SkeletonNeededError, load_checkpoint
+from model.infer.checkpoint import SkeletonNeededError, default_heatmap_spec, load_checkpoint
 from model.infer.normalization import Normalization
 from model.io.atomic import replacing
 from model.nn.hourglass import HourglassConfig, StackedHourglass, build_hourglass
@@ -111,6 +112,14 @@ def check_init_skeleton(path: Path, init_skeleton: Skeleton, skeleton: Skeleton)
             f"--init {path}: its keypoints {list(init_skeleton.keypoints)} do not match the data's "
             f"{list(skeleton.keypoints)} (same count, other names or order); give --init none or a "
             "checkpoint of this skeleton")
+
+
+def heatmap_spec_for(cfg: TrainConfig, config: HourglassConfig) -> HeatmapSpec:
+    """The spec a run trains with: the --init checkpoint's (sigma, padding, decoder) at this run's input
+    size, or the defaults for a new network."""
+    if cfg.init is None:
+        return default_heatmap_spec(config)
+    return replace(_load_init(cfg.init).heatmap, input_size=tuple(config.input_size), stride=config.stride)
 
 
 def fine_tunes(cfg: TrainConfig, skeleton: Skeleton) -> bool:

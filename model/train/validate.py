@@ -15,6 +15,7 @@ from torch import nn
 
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Keypoints
+from model.codec.spec import HeatmapSpec
 from model.evaluation.pck import pck
 from model.infer.checkpoint import ModelBundle
 from model.infer.normalization import Normalization
@@ -76,10 +77,11 @@ def oks_ap(items: list[TrainItem], pred_xy: np.ndarray, scores: np.ndarray, skel
 
 def predict_items(model: nn.Module, items: list[TrainItem], config: HourglassConfig, skeleton: Skeleton,
                   normalization: Normalization, device: str, cache: ImageCache | None = None,
-                  batch_size: int = 16):
-    """Predictions of `model` (a copy runs; the original keeps its mode) for items cropped at their boxes:
-    xy (N, K, 2), confidence (N, K) peak values, scores (N,), image sizes [(w, h)]."""
-    bundle = ModelBundle(config, skeleton, normalization, {}, {})
+                  batch_size: int = 16, spec: HeatmapSpec | None = None):
+    """Predictions of `model` (a copy runs; the original keeps its mode) for items cropped at their boxes
+    and decoded by `spec` (default: the config's default spec): xy (N, K, 2), confidence (N, K) peak
+    values, scores (N,), image sizes [(w, h)]."""
+    bundle = ModelBundle(config, skeleton, normalization, {}, {}, heatmap=spec)
     # engine="torch": a new network every epoch would pay OpenVINO's conversion each time
     predictor = Predictor(bundle, device=device, network=copy.deepcopy(model), engine="torch")
     cache = cache or ImageCache()
@@ -103,12 +105,14 @@ def item_errors(items: list[TrainItem], xy: np.ndarray) -> np.ndarray:
 
 def validate(model: nn.Module, items: list[TrainItem], config: HourglassConfig, skeleton: Skeleton,
              normalization: Normalization, device: str, cache: ImageCache | None = None,
-             batch_size: int = 16, details: dict | None = None) -> dict[str, float]:
-    """Metrics of `model` on `items`; `details`, when given, receives errors (N, K) and confidence (N, K)."""
+             batch_size: int = 16, details: dict | None = None,
+             spec: HeatmapSpec | None = None) -> dict[str, float]:
+    """Metrics of `model` on `items` (decoded by `spec`); `details`, when given, receives errors (N, K)
+    and confidence (N, K)."""
     if not items:
         return {}
     xy, conf, scores, sizes = predict_items(model, items, config, skeleton, normalization, device, cache,
-                                            batch_size)
+                                            batch_size, spec)
     errors = item_errors(items, xy)
     if details is not None:
         details.update(errors=errors, confidence=conf)

@@ -70,7 +70,7 @@ def test_train_writes_json_lines_and_loadable_checkpoints(openfield: Path, tmp_p
     assert torch.get_num_threads() == 1  # --threads
     bundle = load_checkpoint(out / "best.pt")
     assert bundle.skeleton.flip_pairs == ((1, 2),) and bundle.config.input_size == (64, 64)
-    assert bundle.meta["sigma"] == 1.0 and bundle.meta["train"]["seed"] == 3
+    assert bundle.heatmap.sigma == 1.0 and bundle.meta["train"]["seed"] == 3
     image = read_image(openfield / "images/img0000.png")
     pred = Predictor(out / "last.pt", device="cpu").predict([(image, None)])
     assert pred[0].keypoints.shape == (4, 2) and np.isfinite(pred[0].keypoints).all()

@@ -61,6 +61,7 @@ def test_export_writes_frames_beside_the_json(tmp_path):
 
 
 def test_training_reads_frames_from_the_video(tmp_path):
+    from model.codec.spec import HeatmapSpec
     from model.infer.normalization import Normalization
     from model.train.augment import AugmentConfig
     from model.train.data import items_from_project
@@ -73,6 +74,7 @@ def test_training_reads_frames_from_the_video(tmp_path):
     assert keys == ["day1/clip.mp4#000004", "day1/clip.mp4#000017", "still.png"]
     frame = next(it for it in items if it.image_key.endswith("#000017"))
     assert index_of(ImageCache().get(frame.image_path)) == 17
-    dataset = KeypointDataset(items, (64, 64), 4, skeleton.flip_index(), Normalization(), AugmentConfig())
+    dataset = KeypointDataset(items, HeatmapSpec((64, 64), 4), skeleton.flip_index(), Normalization(),
+                              AugmentConfig())
     sample = dataset[0]
     assert sample["image"].shape[-2:] == (64, 64)

@@ -11,6 +11,7 @@ import pytest
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, Keypoints, ReviewStatus
 from model.codec.heatmap import decode_heatmaps
+from model.codec.spec import HeatmapSpec
 from model.codec.transforms import apply_affine, compose_affine, input_to_heatmap_affine, invert_affine
 from model.train.augment import (
     AugmentConfig,
@@ -40,6 +41,7 @@ def _image(h: int = 120, w: int = 160) -> np.ndarray:
 
 
 XY = np.array([[50.0, 40.0], [60.0, 35.5], [62.5, 48.0], [95.0, 70.0]])
+SPEC = HeatmapSpec((64, 64), 4)
 BOX = np.array([40.0, 25.0, 65.0, 55.0])
 
 
@@ -51,7 +53,7 @@ BOX = np.array([40.0, 25.0, 65.0, 55.0])
 ])
 def test_targets_decode_back_to_the_keypoints(params: CropParams) -> None:
     vis = np.array([2, 2, 1, 2])
-    crop, targets, weights = make_sample(_image(), XY, vis, BOX, (64, 64), 4, SKELETON.flip_index(), params)
+    crop, targets, weights = make_sample(_image(), XY, vis, BOX, SPEC, SKELETON.flip_index(), params)
     assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
     assert targets.shape == (4, 16, 16) and weights.tolist() == [1, 1, 1, 1]
     m = sample_affine(BOX, (160, 120), (64, 64), params)
@@ -64,8 +66,8 @@ def test_targets_decode_back_to_the_keypoints(params: CropParams) -> None:
 
 def test_flip_mirrors_the_crop_and_swaps_left_and_right() -> None:
     image, vis = _image(), np.full(4, 2)
-    plain = make_sample(image, XY, vis, BOX, (64, 64), 4, SKELETON.flip_index(), CropParams())
-    flipped = make_sample(image, XY, vis, BOX, (64, 64), 4, SKELETON.flip_index(), CropParams(flip=True))
+    plain = make_sample(image, XY, vis, BOX, SPEC, SKELETON.flip_index(), CropParams())
+    flipped = make_sample(image, XY, vis, BOX, SPEC, SKELETON.flip_index(), CropParams(flip=True))
     np.testing.assert_array_equal(flipped[0], plain[0][:, ::-1])
     np.testing.assert_allclose(flipped[1][1], plain[1][2][:, ::-1], atol=1e-6)  # leftear ← mirrored rightear
     np.testing.assert_allclose(flipped[1][0], plain[1][0][:, ::-1], atol=1e-6)
@@ -73,7 +75,7 @@ def test_flip_mirrors_the_crop_and_swaps_left_and_right() -> None:
 
 def test_unlabelled_keypoint_gets_zero_weight_and_empty_map() -> None:
     vis = np.array([2, 0, 2, 2])
-    _, targets, weights = make_sample(_image(), XY, vis, BOX, (64, 64), 4, SKELETON.flip_index(),
+    _, targets, weights = make_sample(_image(), XY, vis, BOX, SPEC, SKELETON.flip_index(),
                                       CropParams(flip=True))
     assert weights.tolist() == [1, 1, 0, 1]  # flipped: leftear's slot now holds the unlabelled one
     assert targets[2].max() == 0 and targets[1].max() > 0.5
