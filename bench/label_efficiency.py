@@ -108,8 +108,8 @@ def evaluate(checkpoint: Path, eval_coco: Path, images: Path) -> dict:
     bundle = load_checkpoint(checkpoint)
     _, items = items_from_coco(eval_coco, images)
     net = build_model(bundle)
-    m = validate(net, items, bundle.config, bundle.skeleton, bundle.normalization, "cpu")
-    return {"mean_px": m["mean_px_error"], "pck05": m["pck_0.05"], "pck10": m["pck_0.1"],
+    m = validate(net, items, bundle.config, bundle.skeleton, bundle.normalization, "cpu", spec=bundle.heatmap)
+    return {"mean_px": m["mean_px_error"], "pck05": m["PCK@0.05"], "pck10": m["PCK@0.1"],
             "ap": m.get("oks_ap")}
 
 
