@@ -13,14 +13,13 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from model.annotations.edits import Edit
 from model.annotations.skeleton import Skeleton
 from model.annotations.types import Instance, ReviewStatus, Source
 from model.io.video import VideoError
-from model.project import integrity, rows, videos
+from model.project import image_rows, integrity, rows, videos
 from model.project.applier import StaleEditError, apply_edit
 from model.project.connection import (
     ProjectError,
@@ -33,9 +32,10 @@ from model.project.connection import (
     write_error,
 )
 from model.project.guard import FileGuard, ProjectGoneError
+from model.project.image_rows import IMAGE_COLUMNS, ImageRecord, RescanReport
 from model.project.paths import PathEscapeError, default_project_path, relative_image_path
-from model.project.scan import natural_sorted, scan_folder
-from model.project.skeleton_migration import migrate_blob
+from model.project.scan import scan_folder
+from model.project.skeleton_migration import checked_mapping, migrate_blob
 from model.project.videos import VideoRecord
 
 log = logging.getLogger(__name__)
@@ -44,29 +44,7 @@ __all__ = ["ImageRecord", "PathEscapeError", "ProjectError", "ProjectGoneError",
            "ProjectStore", "RescanReport", "StaleEditError", "default_project_path"]
 
 
-@dataclass(frozen=True)
-class ImageRecord:
-    """One image of the project. width/height are None until known (set lazily via set_image_size)."""
-
-    id: int
-    path: str  # relative to the image root, POSIX separators
-    status: ReviewStatus
-    width: int | None
-    height: int | None
-    missing: bool  # the file vanished from the folder at the last scan (labels are kept)
-
-
-@dataclass(frozen=True)
-class RescanReport:
-    added: int
-    vanished: int
-    returned: int
-    total: int
-
-
-_IMAGE_COLUMNS = "id, path, status, width, height, missing"
 _READABLE_PRAGMAS = ("journal_mode", "synchronous", "page_count", "max_page_count")
-_STATUS_OF = {str(s): s for s in ReviewStatus}  # faster than ReviewStatus(value) for 10 000 rows
 
 
 class ProjectStore:
@@ -198,15 +176,8 @@ class ProjectStore:
         Old keypoints not listed are removed; renames keep values; order follows new. Default:
         identity (only names/edges/colours change; K must match).
         """
-        if old_of_new is None:
-            if new.num_keypoints != self._skeleton.num_keypoints:
-                raise ValueError("changing the keypoint count needs old_of_new")
-            old_of_new = list(range(new.num_keypoints))
-        if len(old_of_new) != new.num_keypoints:
-            raise ValueError(f"old_of_new has {len(old_of_new)} entries for {new.num_keypoints} keypoints")
         old_k = self._skeleton.num_keypoints
-        if any(o is not None and not 0 <= o < old_k for o in old_of_new):
-            raise ValueError(f"old_of_new refers to a keypoint outside 0..{old_k - 1}")
+        old_of_new = checked_mapping(old_of_new, old_k, new.num_keypoints)
         with self._write():
             if list(old_of_new) != list(range(old_k)):
                 data = self._conn.execute("SELECT id, keypoints FROM instances").fetchall()
@@ -284,7 +255,7 @@ class ProjectStore:
         self, status: ReviewStatus | str | None = None, include_missing: bool = True
     ) -> list[ImageRecord]:
         """All images in natural order, optionally only those with one status."""
-        sql = f"SELECT {_IMAGE_COLUMNS} FROM images"
+        sql = f"SELECT {IMAGE_COLUMNS} FROM images"
         cond, params = [], []
         if status is not None:
             cond.append("status=?")
@@ -295,17 +266,15 @@ class ProjectStore:
             sql += " WHERE " + " AND ".join(cond)
         with self._lock:
             found = self._conn.execute(sql + " ORDER BY ord, id", params).fetchall()
-        status_of = _STATUS_OF
-        return [ImageRecord(i, p, status_of[s], w, h, m == 1) for i, p, s, w, h, m in found]
+        return image_rows.records(found)
 
     def image(self, image_id: int) -> ImageRecord:
         with self._lock:
-            sql = f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id=?"
+            sql = f"SELECT {IMAGE_COLUMNS} FROM images WHERE id=?"
             row = self._conn.execute(sql, (image_id,)).fetchone()
         if row is None:
             raise KeyError(f"no image with id {image_id}")
-        i, p, s, w, h, m = row
-        return ImageRecord(i, p, ReviewStatus(s), w, h, bool(m))
+        return image_rows.records([row])[0]
 
     def image_id(self, rel_path: str) -> int | None:
         """Id of the image at a path relative to the image root (or absolute inside it), or None."""
@@ -356,7 +325,7 @@ class ProjectStore:
             known = dict(self._conn.execute("SELECT path, id FROM images").fetchall())
             new = [p for p in dict.fromkeys(rels) if p not in known]
             if new:
-                self._insert_paths(new)
+                image_rows.insert_paths(self._conn, new)
                 known = dict(self._conn.execute("SELECT path, id FROM images").fetchall())
         return {p: known[p] for p in rels}
 
@@ -374,7 +343,7 @@ class ProjectStore:
             new = [p for p in found if p not in known]
             vanished = [p for p, m in known.items() if not m and p not in present]
             returned = [p for p, m in known.items() if m and p in present]
-            self._insert_paths(new)
+            image_rows.insert_paths(self._conn, new)
             self._conn.executemany("UPDATE images SET missing=1 WHERE path=?", [(p,) for p in vanished])
             self._conn.executemany("UPDATE images SET missing=0 WHERE path=?", [(p,) for p in returned])
             total = len(known) + len(new)
@@ -389,7 +358,7 @@ class ProjectStore:
             record, frames = videos.register(self._conn, self.image_root, rel)
             known = {p for (p,) in self._conn.execute("SELECT path FROM images")}
             new = [p for p in frames if p not in known]
-            self._insert_paths(new)
+            image_rows.insert_paths(self._conn, new)
             self._conn.executemany("UPDATE images SET width=?, height=? WHERE path=?",
                                    [(record.width, record.height, p) for p in new])
             ids = dict(self._conn.execute("SELECT path, id FROM images WHERE path >= ? AND path < ?",
@@ -435,17 +404,6 @@ class ProjectStore:
         with self._lock:
             found = self._conn.execute("SELECT id, uncertainty FROM images WHERE uncertainty IS NOT NULL")
             return dict(found.fetchall())
-
-    def _insert_paths(self, new: list[str]) -> None:
-        """Insert new image paths and keep `ord` the natural order of all paths (inside a transaction)."""
-        if not new:
-            return
-        existing = self._conn.execute("SELECT id, path, ord FROM images").fetchall()
-        order = {p: i for i, p in enumerate(natural_sorted([r[1] for r in existing] + new))}
-        self._conn.executemany("INSERT INTO images (path, ord) VALUES (?, ?)", [(p, order[p]) for p in new])
-        self._conn.executemany(
-            "UPDATE images SET ord=? WHERE id=?", [(order[p], i) for i, p, o in existing if o != order[p]]
-        )
 
     # ---- instances -----------------------------------------------------------------------------
     def instances(self, image_id: int) -> list[Instance]:
