@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 EXPORTS_DIR = "hglabel-exports"
@@ -20,6 +21,14 @@ def default_export_path(store, settings) -> Path:
 def models_root(store) -> Path:
     """Where new models of this project belong: <image folder>/hglabel-models (visible, beside the images)."""
     return store.image_root / MODELS_DIR
+
+
+def runs_root(store) -> Path:
+    """Where the Train dialog and Assist write new runs: the visible <image folder>/hglabel-models, or
+    the project file's models/ when the image folder cannot be written (read-only media)."""
+    if os.access(store.image_root, os.W_OK):
+        return models_root(store)
+    return store.path.parent / LEGACY_MODELS
 
 
 def models_dir(store, settings) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from gui.folders import runs_root
 from gui.training.options import DataChoice, TrainOptions, new_run_dir, plan_training
 from gui.training.repredict import ModelSwap
 from gui.training.runner import TrainOutcome, TrainRunner
@@ -74,7 +75,7 @@ class Assist(QObject):
         options = replace(self.hidden, data=DataChoice.DONE, init=Path(info.path), minutes=self.minutes,
                           extra=extra)
         self.runs += 1
-        self.runner.start(plan_training(store.path, store.image_root, new_run_dir(store.path), options))
+        self.runner.start(plan_training(store.path, store.image_root, new_run_dir(runs_root(store)), options))
         budget = f"for {self.minutes:g} min" if self.minutes else f"for {options.epochs} epochs"
         self.status.emit(f"Assist: fine-tuning {info.name} on {self._base_done} done images {budget} "
                          "in the background …")
@@ -86,7 +87,7 @@ class Assist(QObject):
             self.status.emit(f"Assist: {outcome.message}")
             return
         store = self.session.store
-        if not self.enabled or store is None or outcome.out_dir.parents[1] != store.path.parent:
+        if not self.enabled or store is None or outcome.out_dir.parent != runs_root(store):
             return  # turned off, or another project is open now: the model stays in its run folder
         message = (outcome.done or {}).get("message", "")
         self.swap = ModelSwap(self.session, outcome.checkpoint, self, skip_touched=True)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.folders import runs_root
 from gui.training.curves import TrainCurves
 from gui.training.form import DataSummary, InstanceCounter, TrainForm, summary_from_session
 from gui.training.options import TrainOptions, new_run_dir, plan_training
@@ -176,7 +177,7 @@ class TrainDialog(QDialog):
         except ValueError as exc:
             self._set_status(str(exc), error=True)
             return False
-        plan = plan_training(store.path, store.image_root, new_run_dir(store.path), options)
+        plan = plan_training(store.path, store.image_root, new_run_dir(runs_root(store)), options)
         self.run_project, self.outcome = store.path, None
         self.curves.clear()
         self.offer.setVisible(False)

@@ -17,7 +17,6 @@ from pathlib import Path
 import model
 
 REPO_ROOT = Path(model.__file__).resolve().parents[1]  # where `python -m model` finds the package
-MODELS_DIR = "models"
 EXPORT_NAME = "train_data.coco.json"
 
 
@@ -81,10 +80,11 @@ def model_program() -> tuple[str, list[str]]:
     return sys.executable, ["-m", "model"]
 
 
-def new_run_dir(project_file: Path, now: datetime | None = None) -> Path:
-    """<project folder>/models/<YYYYmmdd-HHMMSS>, with -2, -3 … appended if that folder exists."""
+def new_run_dir(models_folder: Path, now: datetime | None = None) -> Path:
+    """<models folder>/<YYYYmmdd-HHMMSS>, with -2, -3 … appended if that folder exists
+    (models_folder: gui.folders.runs_root(store))."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = Path(project_file).parent / MODELS_DIR / stamp
+    base = Path(models_folder) / stamp
     path, n = base, 1
     while path.exists():
         n += 1

@@ -90,6 +90,7 @@ def test_track_swap_and_assign_actions_are_one_undo_step_each(qtbot, window, ima
     key(window, Qt.Key.Key_D)
     key(window, Qt.Key.Key_D)  # the third frame
     qtbot.waitUntil(lambda: window.session.current.id == window.session.records[2].id)
+    qtbot.waitUntil(lambda: window.canvas.layer.tag_item(0) is not None)  # drawn once the pixels arrive
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton,
                      pos=window.canvas.mapFromScene(window.canvas.layer.tag_item(0).sceneBoundingRect().center()))
     assert window.session.selected_index == 0

@@ -120,7 +120,7 @@ def test_train_run_plots_curves_and_new_model_repredicts(qtbot, window, project_
     epochs, errors = dialog.curves.val_points("mean_px_error")
     assert epochs.tolist() == [1.0, 2.0, 3.0] and np.all(errors > 0)
     store = window.session.store
-    assert outcome.out_dir.parent == store.path.parent / "models"
+    assert outcome.out_dir.parent == store.image_root / "hglabel-models"  # visible, beside the images
     assert outcome.checkpoint == outcome.out_dir / "best.pt" and (outcome.out_dir / EXPORT_NAME).is_file()
     bundle = load_checkpoint(outcome.checkpoint)
     cfg = bundle.config
