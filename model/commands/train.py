@@ -175,16 +175,16 @@ def _plan_network(args: argparse.Namespace, skeleton, items):
     import numpy as np
 
     from model.train.config import ArchOptions
-    from model.train.plan import DEMO_CHECKPOINT, choose_arch
+    from model.train.plan import choose_arch, demo_checkpoint
 
     boxes = np.stack([it.box for it in items])
     dev = _device_type(args.device)
     given = (args.stacks, args.blocks, args.features)
     if args.init and args.init.lower() != "none":
         init, auto, start = Path(args.init), False, f"from {args.init}"
-    elif args.init is None and DEMO_CHECKPOINT.is_file() and all(
+    elif args.init is None and (demo := demo_checkpoint()) is not None and all(
             g in (None, d) for g, d in zip(given, (2, 1, 64), strict=True)):
-        init, auto, start = DEMO_CHECKPOINT, True, "from the bundled demo weights (--init none for random)"
+        init, auto, start = demo, True, "from the bundled demo weights (--init none for random)"
     else:
         init, auto = None, False
         start = "from random weights" + ("" if args.init else " (the demo weights do not fit this network)")

@@ -16,7 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "demo" / "checkpoint.pt"
+
+def demo_checkpoint() -> Path | None:
+    """The bundled demo model, found through the installed package (model.assets), or None without it."""
+    from model.assets import DemoMissingError, demo_dir
+
+    try:
+        return demo_dir() / "checkpoint.pt"
+    except DemoMissingError:
+        return None
+
+
 PROBE_S = 8.0  # seconds of steps measured before the step count is fitted
 PROBE_MIN_STEPS = 3  # the first step is slow (allocation, caches): time at least this many
 PROBE_WARMUP = 20  # warm-up length assumed while the step time is measured (refitted after)
