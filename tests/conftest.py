@@ -68,6 +68,18 @@ def _engine_settings(tmp_path_factory) -> Path:
             os.environ[name] = value
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test: tiny networks run fastest (and reproducibly) that way on a shared
+    machine, where two spin-waiting threads are many times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared (HGLABEL_SHARED); only for tests marked `shared`."""

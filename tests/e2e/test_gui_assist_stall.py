@@ -9,11 +9,9 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-
 from gui.training.assist import Assist
 from gui.training.options import TrainOptions
-from tests.e2e.test_gui_stall import MAX_STALL_S
+from tests.e2e.stall import MAX_STALL_S, GapMeter
 from tests.gui.conftest import of_skeleton, tiny_checkpoint, window  # noqa: F401 (fixtures)
 from tests.gui.helpers import open_folder
 from tests.gui.test_assist import CHILD_ENV, assist_folder  # noqa: F401 (fixture)
@@ -33,27 +31,15 @@ def test_assist_training_never_stalls_the_event_loop(qtbot, window, assist_folde
     outcomes = []
     assist.run_finished.connect(outcomes.append)
 
-    ticks: list[tuple[float, float]] = []  # (wall gap, GUI-thread CPU time in that gap)
-    last = [time.perf_counter(), time.thread_time()]
-
-    def tick() -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        ticks.append((now - last[0], cpu - last[1]))
-        last[0], last[1] = now, cpu
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    qtbot.wait(50)
-    ticks.clear()
-    last[:] = [time.perf_counter(), time.thread_time()]
+    meter = GapMeter()
+    meter.start(qtbot)
+    ticks = meter.ticks  # (wall gap, GUI-thread CPU time in that gap)
     start = time.perf_counter()
     assist.set_enabled(True)
     assert assist.start() and assist.busy()  # the fine-tune of the 6 done images runs in the background
     qtbot.waitUntil(lambda: bool(outcomes), timeout=300_000)
     elapsed = time.perf_counter() - start
-    timer.stop()
+    meter.stop()
     assist.set_enabled(False)
 
     assert steps, (outcomes[0].message, "the fine-tune made no training step")

@@ -8,13 +8,10 @@ import os
 import shutil
 import time
 
-from PySide6.QtCore import QTimer
-
 from model.annotations.types import ReviewStatus
+from tests.e2e.stall import MAX_STALL_S, GapMeter
 from tests.gui.conftest import of_skeleton, tiny_checkpoint, window  # noqa: F401 (fixtures)
 from tests.gui.helpers import open_folder
-
-MAX_STALL_S = 0.100
 
 
 def test_predict_all_never_stalls_the_event_loop(qtbot, window, openfield_full, of_skeleton,  # noqa: F811
@@ -30,27 +27,15 @@ def test_predict_all_never_stalls_the_event_loop(qtbot, window, openfield_full, 
     s.predictions.load_checkpoint(str(tiny_checkpoint))
     qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=60000)
 
-    ticks: list[tuple[float, float]] = []  # (wall gap, GUI-thread CPU time in that gap)
-    last = [time.perf_counter(), time.thread_time()]
-
-    def tick() -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        ticks.append((now - last[0], cpu - last[1]))
-        last[0], last[1] = now, cpu
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    qtbot.wait(50)
-    ticks.clear()
-    last[:] = [time.perf_counter(), time.thread_time()]
+    meter = GapMeter()
+    meter.start(qtbot)
+    ticks = meter.ticks  # (wall gap, GUI-thread CPU time in that gap)
     start = time.perf_counter()
     assert s.predictions.predict_unlabelled() is not None
     q = s.predictions
     qtbot.waitUntil(lambda: q.batch_request is None and q.sink.pending() == 0, timeout=180000)
     elapsed = time.perf_counter() - start
-    timer.stop()
+    meter.stop()
 
     assert s.counts()[ReviewStatus.UNLABELLED] == 0
     assert all(len(s.store.instances(r.id)) == 1 for r in s.records)

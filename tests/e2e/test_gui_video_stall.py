@@ -12,11 +12,9 @@ import shutil
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-
 from model.annotations.types import ReviewStatus
 from tests.conftest import DEMO_DIR
-from tests.e2e.test_gui_stall import MAX_STALL_S
+from tests.e2e.stall import MAX_STALL_S, GapMeter
 from tests.gui.conftest import window  # noqa: F401 (fixture)
 
 
@@ -41,34 +39,21 @@ def test_predict_the_whole_real_video_without_stalling(qtbot, window, shared, tm
     assert len(s.records) == 2330
     _shot(window, "video_open.png")
 
-    ticks: list[tuple[float, float]] = []  # (wall gap, GUI-thread CPU time in that gap)
-    last = [time.perf_counter(), time.thread_time()]
-
-    def tick() -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        ticks.append((now - last[0], cpu - last[1]))
-        last[0], last[1] = now, cpu
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    qtbot.wait(50)
-    ticks.clear()
-    last[:] = [time.perf_counter(), time.thread_time()]
+    meter = GapMeter()
+    meter.start(qtbot)
+    ticks = meter.ticks  # (wall gap, GUI-thread CPU time in that gap)
     start = time.perf_counter()
     assert s.predictions.predict_unlabelled() is not None
     q = s.predictions
     qtbot.waitUntil(lambda: s.counts()[ReviewStatus.UNLABELLED] < 1200, timeout=1800000)
-    timer.stop()  # a 1000-frame timeline jump and the screenshot (grab + PNG) are not counted here:
+    meter.pause()  # a 1000-frame timeline jump and the screenshot (grab + PNG) are not counted here:
     window.video.show_frame(1000)  # this test measures predict-all (the jump: bench/video.py)
     qtbot.wait(300)
     _shot(window, "video_predicting.png")
-    last[:] = [time.perf_counter(), time.thread_time()]
-    timer.start()
+    meter.resume()
     qtbot.waitUntil(lambda: q.batch_request is None and q.sink.pending() == 0, timeout=1800000)
     elapsed = time.perf_counter() - start
-    timer.stop()
+    meter.stop()
     assert s.counts()[ReviewStatus.UNLABELLED] == 0
     assert all(len(s.store.instances(r.id)) == 1 for r in s.records)
     window.video.show_frame(1500)

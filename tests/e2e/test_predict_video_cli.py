@@ -43,14 +43,8 @@ def mouse_video(path: Path, frames: int = 12) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on this shared machine two spin-waiting threads are many times slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every test here runs on one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

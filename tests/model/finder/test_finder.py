@@ -21,13 +21,8 @@ from model.finder.scenes import apart, load_coco_frames, two_animal_scenes, writ
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # two threads on a busy 2-core machine spin against each other
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every test here runs on one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import torch
 
 from model.train.config import ArchOptions, TrainConfig
 from model.train.data import items_from_coco
@@ -18,12 +17,8 @@ from model.train.progress import Progress
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest (and reproducibly) on one thread on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every training test runs on one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

@@ -27,15 +27,6 @@ from model.train.validate import keypoint_errors, pck_metrics, validate
 from tests.helpers import subset_coco
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest (and reproducibly) on one thread on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def mouse(openfield: Path, tmp_path_factory) -> tuple[Skeleton, list[TrainItem]]:
     path = subset_coco(openfield, tmp_path_factory.mktemp("coco"), 8)
