@@ -277,4 +277,6 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     finally:
         D.teardown(ctx)
+    if result.message and ctx.is_main:
+        print(result.message, file=sys.stderr, flush=True)
     return 0 if not result.stopped else 130

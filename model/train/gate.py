@@ -4,9 +4,11 @@ Modes: "held-out" (a share of the images with a floor, never trained on), "rotat
 images: one held out, which one rotates with the seed from run to run) and "none". When the run
 starts from a model of the same keypoints (fine-tuning), that model is scored on the validation
 frames first and best.pt is only ever written for a candidate that beats its mean px error by at
-least `required_margin` (2 %, more on a small validation set). Each round also calibrates the
-per-keypoint "probably absent" peak threshold
-(model.infer.absent).
+least `required_margin` (2 %, more on a small validation set). With very few frames (rotating mode)
+one held-out frame cannot tell a better model from chance: when the starting model already places
+every labelled keypoint of all the frames within 5 % of the instance size (PCK@0.05 = 1), the run
+keeps it and trains nothing (bench/label_efficiency.py: 1-frame gates accepted worse models there).
+Each round also calibrates the per-keypoint "probably absent" peak threshold (model.infer.absent).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import numpy as np
 from model.annotations.skeleton import Skeleton
 from model.infer.absent import calibrate_thresholds
 from model.train.config import TrainConfig
-from model.train.data import TrainItem
+from model.train.data import FEW_IMAGES, TrainItem
 from model.train.validate import validate
 
 log = logging.getLogger(__name__)
 
 MARGIN = 0.02  # a fine-tuned candidate must be at least this much (relative) better than the start
 NOISE = 0.2  # … and more on few validation keypoints: NOISE / sqrt(labelled keypoints) (1 frame × 4: 10 %)
+ALREADY_RIGHT = "PCK@0.05"  # a start with every keypoint within this: a few frames cannot show better
 
 
 def required_margin(labelled_keypoints: int) -> float:
@@ -53,6 +56,7 @@ class Gate:
         self.best_metrics: dict = {}
         self.margin = MARGIN
         self.best_candidate = float("inf")  # lowest candidate error (held-out mode), beaten or not
+        self.refusal = ""  # set by score_baseline: why this run keeps the starting model without training
 
     def val_image_count(self) -> int:
         return len(self.keys)
@@ -78,6 +82,20 @@ class Gate:
         trainer.pos.best_value = float(metrics["mean_px_error"]) * (1.0 - self.margin)
         trainer.progress.emit("baseline", val=metrics, val_images=len(self.keys), val_mode=self.mode,
                               margin=self.margin)
+        if self.mode == "rotating":
+            self.refusal = self._nothing_to_show(trainer)
+
+    def _nothing_to_show(self, trainer) -> str:
+        """The refusal sentence when the starting model already gets every labelled keypoint of these
+        few frames right (PCK@0.05 = 1 on train and held-out frames alike), else ""."""
+        items = [*trainer.train_items, *self.val_items]
+        metrics, _ = self._validate(trainer, items, calibrate=False)
+        if metrics.get(ALREADY_RIGHT) != 1.0:
+            return ""
+        n = len({it.image_key for it in items})
+        return (f"kept the current model: it already places every labelled keypoint of these {n} frames "
+                f"within 5 % of the instance size ({metrics['mean_px_error']:.2f} px mean), and {n} frames "
+                f"cannot show that a fine-tune does better; label {FEW_IMAGES} or more to fine-tune")
 
     def round(self, trainer, train_loss: float) -> tuple[dict, bool]:
         """One validation round of the current weights: (metrics, whether it becomes best.pt)."""
@@ -103,6 +121,8 @@ class Gate:
     def summary(self, best_written: bool, baseline: dict | None) -> dict:
         """Fields of the done event: whether the starting model was kept, and a sentence saying so."""
         n = len(self.keys)
+        if self.refusal:
+            return {"kept": True, "val_images": n, "message": self.refusal}
         if not self.fine_tune or self.mode == "none":
             return {"kept": False, "val_images": n, "message": ""}
         message = self._message(best_written, n, baseline or {})

@@ -58,6 +58,7 @@ class TrainResult:
     position: Position
     stopped: bool
     metrics: dict
+    message: str = ""  # the done event's sentence (e.g. why the starting model was kept)
 
 
 def finite_or_none(value):
@@ -173,6 +174,8 @@ class Trainer:
         self._t0, self._elapsed0 = time.monotonic(), self.pos.elapsed_s
         if not cfg.resume:
             self.gate.score_baseline(self)
+        if D.any_true(bool(self.gate.refusal), self.ctx):  # nothing a few frames can show: no training
+            return self._finish(False)
         stopped = self._train()
         if stopped:
             self._save_last({})
@@ -187,7 +190,8 @@ class Trainer:
                            best=str(best) if best else None, last=str(out / LAST),
                            best_epoch=self.pos.best_epoch, val=self.metrics, elapsed_s=self._elapsed(),
                            **summary)
-        return TrainResult(best, out / LAST, self.pos, stopped, self.metrics)
+        return TrainResult(best, out / LAST if (out / LAST).is_file() else None, self.pos, stopped,
+                           self.metrics, summary["message"])
 
     def _elapsed(self) -> float:
         return self._elapsed0 + time.monotonic() - self._t0
