@@ -17,6 +17,7 @@ from gui.dialogs.new_project import NewProjectDialog
 from gui.dialogs.settings import SettingsDialog
 from gui.dialogs.shortcuts import ShortcutsDialog
 from gui.folders import default_export_path, models_dir
+from gui.heap import freeze_startup_heap
 from gui.import_coco import ImportCocoFlow
 from gui.inspector.controller import InspectorController
 from gui.item_models.image_list import ImageListModel
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
     """One project at a time. `session` holds the state; this class connects it to the widgets."""
 
     def __init__(self, settings: AppSettings | None = None) -> None:
+        freeze_startup_heap()
         super().__init__()
         self.settings = settings or AppSettings()
         self.session = Session(parent=self)

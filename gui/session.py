@@ -40,6 +40,7 @@ class Session(QObject):
     """State of the window that is not widgets. Signals tell the views what to redraw."""
 
     project_changed = Signal()
+    project_closing = Signal()  # the store is about to close: write what is held back (uncertainty scores)
     image_changed = Signal(int)  # image id of the new current image
     pixels_ready = Signal(object)  # LoadedImage of the current image
     pixels_failed = Signal(str)
@@ -101,6 +102,8 @@ class Session(QObject):
             self.show_row(0)
 
     def close_project(self) -> None:
+        if self.store is not None:
+            self.project_closing.emit()
         self.predictions.reset()
         self.undo_stack.clear()
         self.loader.clear()

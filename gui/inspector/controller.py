@@ -4,10 +4,12 @@
   model); every result it reports (`result_arrived`) updates the image's uncertainty score.
 - The dock shows the selected instance's prediction; on a cache miss the queue is asked for the
   image's heatmaps only (nothing is written to the project).
-- Each image's worst-keypoint score is kept in the project (`ProjectStore.set_uncertainty`) as it
-  arrives and loaded when a project opens (`worst`), so sorting/filtering by uncertainty and `U` work
-  right after a restart. A new model keeps the stored scores; an image's score changes only when the
-  image is predicted again. The full `ImageUncertainty` (worst keypoint, count) is in memory only.
+- Each image's worst-keypoint score is kept in the project (`ProjectStore.set_uncertainty`): the
+  scores that arrive are written together at most every SAVE_SCORES_MS (one transaction instead of one
+  commit per result on the GUI thread) and when the project closes, and loaded when it opens
+  (`worst`), so sorting/filtering by uncertainty and `U` work right after a restart. A new model
+  keeps the stored scores; an image's score changes only when the image is predicted again. The full
+  `ImageUncertainty` (worst keypoint, count) is in memory only.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from model.inspect.uncertainty import (
 )
 
 log = logging.getLogger(__name__)
+
+SAVE_SCORES_MS = 1000  # arrived uncertainty scores are written to the project together this often
 FINISHED = (ReviewStatus.DONE, ReviewStatus.SKIPPED)
 
 
@@ -61,6 +65,9 @@ class InspectorController(QObject):
         self._answered: tuple | None = None  # … of the last request whose answer lacked it
         self._scores_timer = QTimer(self, singleShot=True, interval=150)
         self._scores_timer.timeout.connect(self._push_scores)
+        self._unsaved: dict[int, float | None] = {}  # image id → worst score not yet in the project
+        self._save_timer = QTimer(self, singleShot=True, interval=SAVE_SCORES_MS)  # not restarted per result
+        self._save_timer.timeout.connect(self.save_scores)
         self._connect()
 
     def _connect(self) -> None:
@@ -70,6 +77,7 @@ class InspectorController(QObject):
         s.annotations_changed.connect(self._on_annotations)
         self.queue.model_changed.connect(self._on_model)
         s.project_changed.connect(self._on_project)
+        s.project_closing.connect(self.save_scores)
         self.queue.result_arrived.connect(self._on_result)
         d.keypoint_selected.connect(self._on_dock_keypoint)
         d.stack_selected.connect(lambda _s: self.update_canvas_items())
@@ -140,17 +148,22 @@ class InspectorController(QObject):
         else:
             self.scores[image_id] = value
             self.worst[image_id] = value.worst_score
-        self._store_score(image_id, None if value is None else value.worst_score)
+        self._unsaved[image_id] = None if value is None else value.worst_score
+        if not self._save_timer.isActive():
+            self._save_timer.start()
         self._scores_timer.start()
 
-    def _store_score(self, image_id: int, worst: float | None) -> None:
+    def save_scores(self) -> None:
+        """Write the scores that arrived since the last write to the project, in one transaction."""
+        self._save_timer.stop()
+        unsaved, self._unsaved = self._unsaved, {}
         store = self.session.store
-        if store is None or store.read_only:
+        if not unsaved or store is None or store.read_only:
             return
         try:
-            store.set_uncertainty({image_id: worst})
-        except HglabelError as exc:  # the score is kept in memory; the store names the problem
-            log.warning("uncertainty of image %d not stored: %s", image_id, exc)
+            store.set_uncertainty(unsaved)
+        except HglabelError as exc:  # the scores are kept in memory; the store names the problem
+            log.warning("uncertainty of %d image(s) not stored: %s", len(unsaved), exc)
 
     def _push_scores(self) -> None:
         self.list_proxy.set_scores(dict(self.worst))
@@ -291,6 +304,8 @@ class InspectorController(QObject):
         self.refresh()
 
     def _on_project(self) -> None:
+        self._unsaved.clear()
+        self._save_timer.stop()
         self.scores.clear()
         store = self.session.store
         self.worst = {} if store is None else store.uncertainties()

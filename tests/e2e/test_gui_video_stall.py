@@ -71,12 +71,5 @@ def test_predict_the_whole_real_video_without_stalling(qtbot, window, shared, tm
     # The window's own work between two timer ticks stays under the stall limit. The wall gap is
     # checked too, except when the GUI thread was idle for most of it (the OS ran other processes:
     # on the shared 2-core machine the load average reached 21 while this was measured).
-    # KNOWN OPEN PROBLEM (issue 10 stays open for it): about one run in two has ONE gap of ~150 ms of
-    # GUI-thread work during the 2 330-frame run (cause not found yet; suspects: the per-result
-    # uncertainty commit on the GUI thread, a WAL checkpoint). Until it is fixed this test allows one
-    # such gap under 250 ms and holds every other gap to the stall limit.
-    over = sorted(cpu for _, cpu in ticks if cpu >= MAX_STALL_S)
-    assert len(over) <= 1 and busiest < 0.250, f"the GUI thread worked {[round(c * 1000) for c in over]} ms"
-    rest = sorted(ticks)[:-1] if over else ticks
-    worst, worst_cpu = max(rest)
+    assert busiest < MAX_STALL_S, f"the GUI thread worked {busiest * 1000:.0f} ms without returning"
     assert worst < MAX_STALL_S or worst_cpu < worst / 2, f"event loop stalled for {worst * 1000:.0f} ms"

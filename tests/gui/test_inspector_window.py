@@ -208,3 +208,34 @@ def test_uncertainty_order_survives_reopening_the_project(qtbot, window, image_f
         visited.append(s2.current.id)
     assert visited == order
     again.close()
+
+
+def test_arriving_scores_are_written_together_not_one_commit_per_result(qtbot, window, image_folder,
+                                                                        of_skeleton, demo_eval):
+    from gui.inspector.controller import SAVE_SCORES_MS
+    from tests.gui.helpers import open_folder
+
+    s, insp = window.session, window.inspector
+    open_folder(qtbot, window, image_folder, of_skeleton)
+    results = []
+    s.predictions.result_arrived.connect(results.append)
+    s.predictions.load_checkpoint(str(demo_eval / "checkpoint.pt"))
+    qtbot.waitUntil(lambda: s.predictions.model_info is not None, timeout=30000)
+    key(window, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: len(insp.scores) == 5 and s.predictions.batch_request is None, timeout=60000)
+    qtbot.waitUntil(lambda: s.store.uncertainties() == pytest.approx(insp.worst), timeout=SAVE_SCORES_MS * 3)
+    writes: list[dict] = []
+    store_write = s.store.set_uncertainty
+    s.store.set_uncertainty = lambda scores: (writes.append(dict(scores)), store_write(scores))[1]
+    for result in results[-5:]:  # five results arriving back to back
+        s.predictions.result_arrived.emit(result)
+    assert writes == []  # nothing committed on the GUI thread per result …
+    qtbot.waitUntil(lambda: bool(writes), timeout=SAVE_SCORES_MS * 3)
+    assert len(writes) == 1 and len(writes[0]) == len({r.image_id for r in results[-5:]})  # … one transaction
+
+
+def test_the_start_up_heap_is_out_of_garbage_collection_once_a_window_exists(window):
+    import gc
+
+    assert gc.get_freeze_count() > 10_000  # modules, classes, Qt wrappers: not scanned by a full collection
+    assert len(gc.get_objects()) < gc.get_freeze_count()
