@@ -24,23 +24,29 @@ HIDDEN = TrainOptions(device="cpu", threads=1, workers=0)
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-@pytest.fixture
-def project_folder(tmp_path: Path, openfield: Path) -> Path:
-    """8 openfield images; the first 6 imported from COCO (so done), the last 2 unlabelled."""
+def labelled_folder(tmp_path: Path, openfield: Path, labelled: int, unlabelled: int) -> Path:
+    """The first labelled + unlabelled openfield images; the first `labelled` imported from COCO (so
+    done), the rest without labels."""
     folder = tmp_path / "images"
     folder.mkdir()
-    names = sorted(p.name for p in (openfield / "images").glob("*.png"))[:LABELLED + UNLABELLED]
+    names = sorted(p.name for p in (openfield / "images").glob("*.png"))[:labelled + unlabelled]
     for name in names:
         shutil.copy(openfield / "images" / name, folder / name)
     data = json.loads((openfield / "annotations.json").read_text())
-    data["images"] = [im for im in data["images"] if im["file_name"] in names[:LABELLED]]
+    data["images"] = [im for im in data["images"] if im["file_name"] in names[:labelled]]
     ids = {im["id"] for im in data["images"]}
     data["annotations"] = [a for a in data["annotations"] if a["image_id"] in ids]
     coco = tmp_path / "subset.json"
     coco.write_text(json.dumps(data))
     report = import_coco(coco, folder)
-    assert report.annotations == LABELLED
+    assert report.annotations == labelled
     return folder
+
+
+@pytest.fixture
+def project_folder(tmp_path: Path, openfield: Path) -> Path:
+    """8 openfield images; the first 6 imported from COCO (so done), the last 2 unlabelled."""
+    return labelled_folder(tmp_path, openfield, LABELLED, UNLABELLED)
 
 
 def open_train_dialog(qtbot, window, folder: Path):
@@ -229,6 +235,32 @@ def test_worse_fine_tune_keeps_the_current_model(qtbot, window, project_folder: 
     assert "px on 2 validation frames" in dialog.status_label.text()
     assert Path(session.predictions.model_info.path) == demo_eval / "checkpoint.pt"
     assert {i: session.store.instances(i) for i in before} == before  # nothing re-predicted
+
+
+def test_a_fine_tune_on_3_frames_the_model_already_knows_keeps_it_and_says_why(
+        qtbot, window, tmp_path: Path, openfield: Path, demo_eval: Path) -> None:
+    folder = labelled_folder(tmp_path, openfield, 3, 2)
+    open_folder(qtbot, window, folder)
+    session = window.session
+    session.predictions.load_checkpoint(str(demo_eval / "checkpoint.pt"))
+    qtbot.waitUntil(lambda: session.predictions.model_info is not None, timeout=60_000)
+    before = {r.id: session.store.instances(r.id) for r in session.records}
+    window.actions_by_id["train"].trigger()
+    dialog = window.train_window
+    dialog.form.hidden = HIDDEN
+    dialog.runner.env_overrides = dict(CHILD_ENV)
+    qtbot.waitUntil(lambda: "counting" not in dialog.form.summary_label.text(), timeout=5000)
+    assert dialog.form.from_current.isChecked()
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=120_000)
+    outcome = dialog.outcome
+    assert outcome.status == Outcome.COMPLETED, (outcome.message, dialog.log_view.toPlainText())
+    assert outcome.checkpoint is None and not dialog.offer.isVisible()
+    assert dialog.status_label.text().startswith(
+        "kept the current model: it already places every labelled keypoint of these 3 frames")
+    assert "label 6 or more" in dialog.status_label.text()
+    assert Path(session.predictions.model_info.path) == demo_eval / "checkpoint.pt"
+    assert {r.id: session.store.instances(r.id) for r in session.records} == before
 
 
 def test_loss_curve_draws_every_step(qtbot) -> None:
