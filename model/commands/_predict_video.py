@@ -21,7 +21,7 @@ def _open(path: Path):
 
 def run_video(args: argparse.Namespace, predictor, ranks) -> int:
     from model.commands.predict import images_file_path
-    from model.infer.distributed import barrier_and_leave, init_group, merge_partials, write_partial
+    from model.infer.distributed import gather_on_main, init_group
     from model.infer.progress import ProgressBar
     from model.infer.video_jobs import predict_video, rank_block
 
@@ -36,13 +36,8 @@ def run_video(args: argparse.Namespace, predictor, ranks) -> int:
     finally:
         bar.close()
         frames.close()
-    if ranks.distributed:
-        write_partial(args.out, ranks, output)
-        barrier_and_leave(ranks)
-        if not ranks.is_main:
-            return 0
-        output = merge_partials(args.out, ranks.world)
-    return _write(args, output, count, predictor, images_file_path(args.out))
+    output = gather_on_main(args.out, ranks, output)
+    return 0 if output is None else _write(args, output, count, predictor, images_file_path(args.out))
 
 
 def _write(args: argparse.Namespace, output, count: int, predictor, images_path: Path) -> int:

@@ -204,13 +204,7 @@ def _write(args: argparse.Namespace, output, n_jobs: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from model.device import ranks_from_env
-    from model.infer.distributed import (
-        barrier_and_leave,
-        init_group,
-        merge_partials,
-        rank_device,
-        write_partial,
-    )
+    from model.infer.distributed import gather_on_main, init_group, rank_device
 
     _check_args(args)
     try:
@@ -232,11 +226,5 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.images_dir}: no {what} found")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     init_group(ranks)
-    output = _predict_share(args, predictor, jobs, category_id, ranks)
-    if ranks.distributed:
-        write_partial(args.out, ranks, output)
-        barrier_and_leave(ranks)
-        if not ranks.is_main:
-            return 0
-        output = merge_partials(args.out, ranks.world)
-    return _write(args, output, len(jobs))
+    output = gather_on_main(args.out, ranks, _predict_share(args, predictor, jobs, category_id, ranks))
+    return 0 if output is None else _write(args, output, len(jobs))

@@ -75,6 +75,16 @@ def _read_partial(path: Path) -> JobOutput:
         raise RuntimeError(f"{path}: cannot read a rank's partial results: {exc}") from exc
 
 
+def gather_on_main(out: Path, ranks: Ranks, output: JobOutput) -> JobOutput | None:
+    """Alone: output as it is. Under torchrun: every rank writes its partial file and waits for the
+    others; rank 0 gets the merged output (merge_partials), the other ranks None."""
+    if not ranks.distributed:
+        return output
+    write_partial(out, ranks, output)
+    barrier_and_leave(ranks)
+    return merge_partials(out, ranks.world) if ranks.is_main else None
+
+
 def merge_partials(out: Path, world: int) -> JobOutput:
     """All ranks' partial files merged in single-process order; the files are deleted afterwards."""
     paths = [partial_path(out, r, world) for r in range(world)]
