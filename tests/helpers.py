@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 
@@ -18,3 +19,17 @@ def subset_coco(openfield: Path, tmp_path: Path, count: int, start: int = 0) -> 
     path = tmp_path / f"coco_{start}_{count}.json"
     path.write_text(json.dumps(data))
     return path
+
+
+def labelled_folder(tmp_path: Path, openfield: Path, labelled: int, unlabelled: int) -> Path:
+    """tmp_path/images with the first labelled + unlabelled openfield images (by file name); the first
+    `labelled` imported from COCO (so done), the rest without labels."""
+    from model.project.coco_bridge import import_coco
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for path in sorted((openfield / "images").glob("*.png"))[:labelled + unlabelled]:
+        shutil.copy(path, folder / path.name)
+    report = import_coco(subset_coco(openfield, tmp_path, labelled), folder)
+    assert report.annotations == labelled
+    return folder

@@ -5,8 +5,6 @@ instance list (the person's keypoint and the model's instance beside it)."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +14,8 @@ from gui.training.assist import Assist
 from gui.training.options import TrainOptions
 from model.annotations import edits as E
 from model.annotations.types import Instance, Keypoints, ReviewStatus, Source
-from model.project.coco_bridge import import_coco
 from tests.gui.helpers import open_folder
+from tests.helpers import labelled_folder
 
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -25,18 +23,7 @@ CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 @pytest.fixture
 def assist_folder(tmp_path: Path, openfield: Path) -> Path:
     """9 openfield images: 6 done (COCO import), 3 without labels."""
-    folder = tmp_path / "images"
-    folder.mkdir()
-    names = sorted(p.name for p in (openfield / "images").glob("*.png"))[:9]
-    for name in names:
-        shutil.copy(openfield / "images" / name, folder / name)
-    data = json.loads((openfield / "annotations.json").read_text())
-    data["images"] = [im for im in data["images"] if im["file_name"] in names[:6]]
-    ids = {im["id"] for im in data["images"]}
-    data["annotations"] = [a for a in data["annotations"] if a["image_id"] in ids]
-    (tmp_path / "six.json").write_text(json.dumps(data))
-    import_coco(tmp_path / "six.json", folder)
-    return folder
+    return labelled_folder(tmp_path, openfield, 6, 3)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the new model into the session, which re-predicts the images not yet done."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,32 +14,13 @@ from gui.training.options import EXPORT_NAME, DataChoice, TrainOptions, plan_tra
 from gui.training.runner import LineBuffer, Outcome
 from model.annotations.types import ReviewStatus
 from model.infer.checkpoint import load_checkpoint
-from model.project.coco_bridge import import_coco
 from tests.gui.helpers import open_folder
+from tests.helpers import labelled_folder
 
 LABELLED, UNLABELLED = 6, 2
 # what the form does not show: a small, quiet child process (the test machine is shared)
 HIDDEN = TrainOptions(device="cpu", threads=1, workers=0)
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def labelled_folder(tmp_path: Path, openfield: Path, labelled: int, unlabelled: int) -> Path:
-    """The first labelled + unlabelled openfield images; the first `labelled` imported from COCO (so
-    done), the rest without labels."""
-    folder = tmp_path / "images"
-    folder.mkdir()
-    names = sorted(p.name for p in (openfield / "images").glob("*.png"))[:labelled + unlabelled]
-    for name in names:
-        shutil.copy(openfield / "images" / name, folder / name)
-    data = json.loads((openfield / "annotations.json").read_text())
-    data["images"] = [im for im in data["images"] if im["file_name"] in names[:labelled]]
-    ids = {im["id"] for im in data["images"]}
-    data["annotations"] = [a for a in data["annotations"] if a["image_id"] in ids]
-    coco = tmp_path / "subset.json"
-    coco.write_text(json.dumps(data))
-    report = import_coco(coco, folder)
-    assert report.annotations == labelled
-    return folder
 
 
 @pytest.fixture
