@@ -3,6 +3,7 @@ index as a row of 8 black/white 16 px blocks (bit 7 first) over a moving grey gr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,6 +51,26 @@ def write_video(path: Path, count: int = 40, codec: str = "libx264", bframes: in
             frame.pts = pts
             frame.time_base = Fraction(1, rate * 4)
             pts += 4 if durations is None else durations[i % len(durations)]
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def encode_frames(path: Path, images: Iterable[np.ndarray], rate: int = 25,
+                  options: dict | None = None) -> Path:
+    """Write (H, W, 3) uint8 RGB images as H.264 at a constant `rate` (frame i at pts i)."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.pix_fmt = "yuv420p"
+        stream.options = dict(options or {})
+        stream.codec_context.time_base = Fraction(1, rate)
+        for i, image in enumerate(images):
+            if i == 0:
+                stream.height, stream.width = image.shape[:2]
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():

@@ -14,32 +14,18 @@ from model.cli import main
 from model.infer.video_jobs import rank_block
 from tests.conftest import DEMO_DIR, REPO_ROOT
 from tests.e2e.test_predict_cli import ONE_THREAD
+from tests.videogen import encode_frames
 
 CKPT = DEMO_DIR / "checkpoint.pt"
 
 
 def mouse_video(path: Path, frames: int = 12) -> Path:
     """A video of the demo's real mouse frames (each shown 3 times: the animal stays put)."""
-    from fractions import Fraction
-
-    import av
-
     from model.io.images import read_image
 
     images = [read_image(p) for p in sorted((DEMO_DIR / "images").glob("*.png"))]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
-        stream.options = {"crf": "10", "preset": "ultrafast"}
-        stream.codec_context.time_base = Fraction(1, 30)
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(images[(i // 3) % len(images)], format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return encode_frames(path, (images[(i // 3) % len(images)] for i in range(frames)), rate=30,
+                         options={"crf": "10", "preset": "ultrafast"})
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -16,26 +14,20 @@ from model.cli import main
 from model.io.frames import VideoFrames
 from model.video.pick import pick_kmeans, pick_uncertain, pick_uniform, thumbnail
 from tests.conftest import DEMO_DIR
+from tests.videogen import encode_frames
 
 SCENES = ((0, 30, 40), (30, 35, 200), (35, 50, 120))  # (first, stop, grey level): a 5-frame scene
 
 
+def scene_image(i: int, level: int) -> np.ndarray:
+    image = np.full((48, 64, 3), level, np.uint8)
+    cv2.circle(image, (10 + (i % 7) * 6, 24), 4, (255 - level,) * 3, -1)  # a little motion
+    return image
+
+
 def scene_video(path: Path) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.codec_context.time_base = Fraction(1, 25)
-        for first, stop, level in SCENES:
-            for i in range(first, stop):
-                image = np.full((48, 64, 3), level, np.uint8)
-                cv2.circle(image, (10 + (i % 7) * 6, 24), 4, (255 - level,) * 3, -1)  # a little motion
-                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-                frame.pts = i
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return encode_frames(path, (scene_image(i, level) for first, stop, level in SCENES
+                                for i in range(first, stop)), rate=25)
 
 
 def scene_of(k: int) -> int:
